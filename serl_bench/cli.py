@@ -11,6 +11,7 @@ import inspect
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, NoReturn
 
 from . import __version__
@@ -79,8 +80,8 @@ def _print_record(r: Any) -> None:
     print(f"  success {100 * r.success_rate:5.1f} %  [95 % CI {100 * lo:.1f}-{100 * hi:.1f}]"
           f"  score {r.score_mean:.3f}  mean steps {r.mean_steps:.1f}")
     for task_type, s in r.per_task_type.items():
-        print(f"  {task_type:<34} {s['episodes']:>4} ep  success {100 * s['success_rate']:5.1f} %"
-              f"  score {s['score_mean']:.3f}")
+        print(f"  {task_type:<34} {s.episodes:>4} ep  success {100 * s.success_rate:5.1f} %"
+              f"  score {s.score_mean:.3f}")
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -93,8 +94,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
                    explicit=explicit)
     _print_record(result.record)
     t = result.record.training
-    print(f"trained {t['updates']} updates, {t['rollouts']} rollouts, {t['tokens']} response tokens in "
-          f"{t['wall_clock_s']:.0f} s on {t['device']}")
+    print(f"trained {t.updates} updates, {t.rollouts} rollouts, {t.tokens} response tokens in "
+          f"{t.wall_clock_s:.0f} s on {t.device}")
     print(f"run directory: {result.path}")
     return 0
 
@@ -154,6 +155,61 @@ def _cmd_methods(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_leaderboard_validate(args: argparse.Namespace) -> int:
+    from .leaderboard import validate
+
+    record = validate(args.path)
+    print(f"valid: {record.method} on {record.env}/{record.split}, {record.episodes} episodes, "
+          f"schema version {record.schema_version}")
+    return 0
+
+
+def _cmd_leaderboard_submit(args: argparse.Namespace) -> int:
+    from .leaderboard import render, submit
+
+    path = submit(args.run_dir, args.board)
+    print(f"accepted: figures match the episode log; wrote {path}")
+    if not args.no_render:
+        readme, page = render(args.board)
+        print(f"rendered {readme} and {page}")
+    return 0
+
+
+def _cmd_leaderboard_render(args: argparse.Namespace) -> int:
+    from .leaderboard import load_submissions, render
+
+    readme, page = render(args.board)
+    print(f"{len(load_submissions(args.board))} submissions: wrote {readme} and {page}")
+    return 0
+
+
+def _cmd_leaderboard_schema(args: argparse.Namespace) -> int:
+    from .results import ResultsRecord
+
+    text = json.dumps(ResultsRecord.json_schema(), indent=2, sort_keys=True) + "\n"
+    if args.out:
+        try:
+            Path(args.out).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"cannot write {args.out}: {exc.strerror or exc}") from None
+    else:
+        print(text, end="")
+    return 0
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from .compare import as_json, load_runs, plot, table
+
+    runs = load_runs(args.runs)
+    if args.json:
+        print(json.dumps(as_json(runs), indent=2))
+    else:
+        print(table(runs))
+    if args.plot:
+        print(f"plot: {plot(runs, args.plot)}", file=sys.stderr if args.json else sys.stdout)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .feedback import FeedbackRunConfig
     from .harness import EvalConfig
@@ -190,6 +246,29 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("methods", help="list registered methods")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=_cmd_methods)
+
+    p = sub.add_parser("compare", help="compare runs: figures with intervals, significance, per task type, plots")
+    p.add_argument("runs", nargs="+", metavar="DIR", help="run directories; p-values are against the first")
+    p.add_argument("--plot", metavar="FILE", help="write learning curves and a bar chart with error bars (PNG)")
+    p.add_argument("--json", action="store_true", help="print the comparison as JSON")
+    p.set_defaults(handler=_cmd_compare)
+
+    p = sub.add_parser("leaderboard", help="validate, submit and render leaderboard records")
+    sub_board = p.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    q = sub_board.add_parser("validate", help="check a results.json (or a run directory's) against the schema")
+    q.add_argument("path", metavar="PATH")
+    q.set_defaults(handler=_cmd_leaderboard_validate)
+    q = sub_board.add_parser("submit", help="recompute a run's figures from its episode log and add it to the board")
+    q.add_argument("run_dir", metavar="DIR")
+    q.add_argument("--board", default="leaderboard", help="leaderboard folder (default: ./leaderboard)")
+    q.add_argument("--no-render", action="store_true", help="do not re-render the board afterwards")
+    q.set_defaults(handler=_cmd_leaderboard_submit)
+    q = sub_board.add_parser("render", help="write the board's README.md and index.html from its submissions")
+    q.add_argument("--board", default="leaderboard", help="leaderboard folder (default: ./leaderboard)")
+    q.set_defaults(handler=_cmd_leaderboard_render)
+    q = sub_board.add_parser("schema", help="print the results record's JSON Schema")
+    q.add_argument("--out", metavar="FILE", help="write it to FILE instead")
+    q.set_defaults(handler=_cmd_leaderboard_schema)
     return parser
 
 
@@ -200,7 +279,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.handler(args)
     except SerlBenchError as exc:
-        print(f"serl-bench: error: {exc}", file=sys.stderr)
+        for line in str(exc).splitlines() or [""]:  # one line per problem
+            print(f"serl-bench: error: {line}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("serl-bench: interrupted; finished episodes are kept (continue with --resume --out DIR)",

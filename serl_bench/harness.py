@@ -16,9 +16,11 @@ import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import gymnasium as gym
+from pydantic import Field
+from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 from .envs import env_entry
 from .errors import ConfigError
@@ -52,22 +54,22 @@ class EvalConfig:
     env_args: dict[str, Any] = option("extra keyword arguments for the environment", default_factory=dict)
 
 
-@dataclass(frozen=True)
+@pydantic_dataclass(frozen=True)
 class EpisodeRecord:
-    """One line of ``episodes.jsonl``."""
+    """One line of ``episodes.jsonl``; validated when built, and again when a run is submitted."""
 
-    episode: int
+    episode: Annotated[int, Field(ge=0)]
     task_id: str
     task_type: str | None
     seed: int
-    steps: int
+    steps: Annotated[int, Field(ge=0)]
     won: bool
-    score: float
-    total_reward: float
+    score: Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
+    total_reward: Annotated[float, Field(allow_inf_nan=False)]
     truncated: bool
     actions: list[str]  #: every action, of every trial
     error: str | None
-    trials: int = 1  #: attempts made (methods such as Reflexion try a task several times)
+    trials: Annotated[int, Field(ge=1)] = 1  #: attempts made (methods such as Reflexion try a task several times)
 
 
 @dataclass(frozen=True)

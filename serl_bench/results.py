@@ -13,9 +13,12 @@ import math
 import os
 import platform
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
+from datetime import datetime
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 SCHEMA_VERSION = 1
 _Z95 = 1.959963984540054  # two-sided 95 % normal quantile
@@ -43,36 +46,104 @@ class Summary:
     errors: int  #: episodes that ended in an error (counted as failures)
 
 
-@dataclass(frozen=True)
-class ResultsRecord:
-    """``results.json``: the record the leaderboard takes. Every key is present; None where not applicable."""
+_SHA256 = r"^[0-9a-f]{64}$"
+_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.:/+-]{0,199}$"
+_Fraction = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
 
-    run_id: str  #: run identity (the run directory's name by default)
-    created_at: str  #: ISO-8601 UTC time the record was written
-    method: str  #: registered method name
-    method_args: dict[str, Any]  #: every argument the method was built with, defaults included
-    env: str  #: env short name, e.g. ``alfworld``
-    split: str  #: e.g. ``procgen-test``
-    split_source: str  #: ``procedural``, ``official``, ``generated``, ``original-data`` or ``user``
-    episodes: int  #: number of evaluation episodes
-    seeds: list[int]  #: base seeds of the run (episode i uses seed + i)
-    success_rate: float
-    success_ci95: list[float]  #: Wilson 95 % interval ``[lo, hi]``
-    score_mean: float  #: mean task score, never conflated with success
-    per_task_type: dict[str, dict[str, float]]  #: ``{type: {episodes, success_rate, score_mean}}``
-    mean_steps: float
-    model: dict[str, Any] | None  #: ``{name, source, parameters, dtype}``; None for non-LLM methods
-    feedback: dict[str, Any] | None  #: ``{sources, combine, granularity}``; None without feedback
-    training: dict[str, Any] | None  #: ``{updates, rollouts, tokens, wall_clock_s, device}``; None for eval
-    hardware: dict[str, Any]  #: CPU/GPU description
-    software: dict[str, str | None]  #: versions of python, serl-bench and the libraries that ran
-    config_hash: str  #: sha256 of the canonical JSON of ``config.json``
-    episodes_sha256: str  #: sha256 of ``episodes.jsonl`` as written
-    errors: int = 0  #: episodes that ended in an error (counted as failures)
-    schema_version: int = field(default=SCHEMA_VERSION)
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+
+class TaskTypeFigures(_Strict):
+    """Figures of one task type."""
+
+    episodes: int = Field(ge=1, description="evaluation episodes of this task type")
+    success_rate: _Fraction = Field(description="fraction of those episodes with `won` true")
+    score_mean: _Fraction = Field(description="mean task score of those episodes")
+
+
+class ModelRecord(_Strict):
+    """The policy model of an LLM method."""
+
+    name: str = Field(max_length=500, description="model name or path as given")
+    source: str = Field(max_length=50, description="bundled, local, gguf, hub or endpoint")
+    parameters: int | None = Field(ge=0, description="parameter count; null where unknown (endpoints)")
+    dtype: str | None = Field(max_length=50, description="weight dtype, e.g. bfloat16; null where unknown")
+
+
+class FeedbackRecord(_Strict):
+    """The feedback configuration of a run (DESIGN §5)."""
+
+    sources: list[str] = Field(min_length=1, max_length=5, description="feedback sources, in order")
+    combine: str = Field(max_length=20, description="`+` (all sources, concatenated) or `|` (first available)")
+    granularity: str = Field(max_length=20, description="`step` or `anchor`")
+
+
+class TrainingRecord(_Strict):
+    """The training budget of a trained method."""
+
+    updates: int = Field(ge=0, description="policy updates made")
+    rollouts: int = Field(ge=0, description="trajectories collected for training")
+    tokens: int = Field(ge=0, description="tokens generated during training rollouts")
+    wall_clock_s: float = Field(ge=0, description="training wall-clock time in seconds, evaluation included")
+    device: str = Field(max_length=200, description="device that trained, e.g. cpu or cuda:0")
+
+
+class ResultsRecord(_Strict):
+    """``results.json``: the record a run writes and the leaderboard takes (schema version 1).
+
+    Every key is present; null where not applicable. The figures are computed from the run's
+    ``episodes.jsonl`` by `summarize`, and `leaderboard submit` recomputes them before accepting it.
+    """
+
+    schema_version: Literal[1] = Field(default=SCHEMA_VERSION, description="version of this schema")
+    run_id: str = Field(max_length=200, description="run identity (the run directory's name by default)")
+    created_at: datetime = Field(description="ISO-8601 time the record was written")
+    method: str = Field(pattern=_NAME, description="registered method name, e.g. `serl`")
+    method_args: dict[str, Any] = Field(description="every argument the method was built with, defaults included")
+    env: str = Field(pattern=_NAME, description="env short name, e.g. `alfworld`")
+    split: str = Field(min_length=1, max_length=500, description="task split, e.g. `procgen-test`")
+    split_source: str = Field(max_length=50, description="where the split's tasks come from: `procedural`, "
+                              "`official`, `generated`, `original` or `user`")
+    episodes: int = Field(ge=1, description="number of evaluation episodes")
+    seeds: list[int] = Field(max_length=10_000, description="base seeds of the run (episode i uses seed + i)")
+    success_rate: _Fraction = Field(description="fraction of episodes with `won` true")
+    success_ci95: tuple[_Fraction, _Fraction] = Field(description="Wilson 95 % interval of the success rate")
+    score_mean: _Fraction = Field(description="mean task score (WebShop reward; ALFWorld equals success); "
+                                  "never conflated with success")
+    per_task_type: dict[str, TaskTypeFigures] = Field(description="figures per task type")
+    mean_steps: float = Field(ge=0, description="mean episode length in steps")
+    model: ModelRecord | None = Field(description="the policy model; null for non-LLM methods")
+    feedback: FeedbackRecord | None = Field(description="feedback configuration; null for runs without feedback")
+    training: TrainingRecord | None = Field(description="training budget; null for evaluation-only runs")
+    hardware: dict[str, Any] = Field(description="CPU/GPU description of the machine that ran")
+    software: dict[str, str | None] = Field(description="versions of python, serl-bench and the libraries")
+    config_hash: str = Field(pattern=_SHA256, description="sha256 of the canonical JSON of `config.json`")
+    episodes_sha256: str = Field(pattern=_SHA256, description="sha256 of `episodes.jsonl` as written")
+    errors: int = Field(default=0, ge=0, description="episodes that ended in an error (counted as failures)")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ResultsRecord:
+        lo, hi = self.success_ci95
+        if not lo - 1e-9 <= self.success_rate <= hi + 1e-9:
+            raise ValueError(f"success_ci95 [{lo}, {hi}] does not contain success_rate {self.success_rate}")
+        if self.per_task_type and sum(t.episodes for t in self.per_task_type.values()) != self.episodes:
+            raise ValueError("per_task_type episodes do not add up to episodes")
+        if self.errors > self.episodes:
+            raise ValueError("errors exceeds episodes")
+        return self
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), indent=2, sort_keys=True) + "\n"
+        return json.dumps(self.model_dump(mode="json"), indent=2, sort_keys=True) + "\n"
+
+    @classmethod
+    def json_schema(cls) -> dict[str, Any]:
+        """The JSON Schema committed as ``leaderboard/results.schema.json``."""
+        schema = cls.model_json_schema()
+        schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+        schema["$id"] = f"https://serl-bench/results.schema.v{SCHEMA_VERSION}.json"
+        return schema
 
 
 def wilson_interval(successes: int, n: int, z: float = _Z95) -> tuple[float, float]:
@@ -83,7 +154,9 @@ def wilson_interval(successes: int, n: int, z: float = _Z95) -> tuple[float, flo
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return (max(0.0, centre - half), min(1.0, centre + half))
+    lo = 0.0 if successes == 0 else max(0.0, centre - half)  # exact ends: rounding left 1e-17 at 0 successes
+    hi = 1.0 if successes == n else min(1.0, centre + half)
+    return (lo, hi)
 
 
 def summarize(episodes: Iterable[Mapping[str, Any]]) -> Summary:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 
 import pytest
 
@@ -155,3 +156,26 @@ def openai_server(tiny_model):
     yield {"base_url": f"{url}/v1", "model": str(tiny_model)}
     proc.terminate()
     proc.wait(timeout=30)
+
+@pytest.fixture(scope="session")
+def eval_runs(small_split, tmp_path_factory):
+    """Run directories written by the real harness: expert, noisy expert and random on six tasks."""
+    from serl_bench.harness import EvalConfig, evaluate
+
+    root = tmp_path_factory.mktemp("runs")
+    runs = {}
+    for method in ("expert", "noisy-expert", "random"):
+        config = EvalConfig(method=method, episodes=6, max_steps=50, env_args={"games_per_type": 2},
+                            method_args={"epsilon": 0.4} if method == "noisy-expert" else {})
+        runs[method] = evaluate(config, out=root / method, progress=False).path
+    return runs
+
+
+@pytest.fixture
+def run_copy(eval_runs, tmp_path):
+    """A private copy of a run directory, free to tamper with."""
+
+    def copy(method: str = "noisy-expert"):
+        return shutil.copytree(eval_runs[method], tmp_path / f"copy-{method}")
+
+    return copy

@@ -204,6 +204,7 @@ def _rollout_metrics(batch: Batch) -> dict[str, Any]:
     steps = [s for t in trajectories for s in t.steps]
     return {"charts/success_rate": sum(t.won for t in trajectories) / max(1, len(trajectories)),
             "charts/mean_reward": sum(t.total_reward for t in trajectories) / max(1, len(trajectories)),
+            "charts/score_mean": sum(t.score for t in trajectories) / max(1, len(trajectories)),
             "charts/valid_action_rate": sum(s.action_span is not None for s in steps) / max(1, len(steps)),
             "charts/mean_steps": len(steps) / max(1, len(trajectories)), "rollouts": len(trajectories)}
 

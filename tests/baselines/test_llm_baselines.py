@@ -53,7 +53,7 @@ def test_reflexion_episodes_count_their_trials(small_split, looking_model, tmp_p
     run = evaluate(config, out=tmp_path / "r", progress=False)
     episodes = [json.loads(line) for line in (run.path / "episodes.jsonl").read_text().splitlines()]
     assert [e["trials"] for e in episodes] == [3, 3] and [e["steps"] for e in episodes] == [6, 6]
-    assert run.record.model["source"] == "local" and run.record.method_args["trials"] == 3
+    assert run.record.model.source == "local" and run.record.method_args["trials"] == 3
 
 
 @pytest.mark.slow
