@@ -282,6 +282,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         for line in str(exc).splitlines() or [""]:  # one line per problem
             print(f"serl-bench: error: {line}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into `head` and friends
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print("serl-bench: interrupted; finished episodes are kept (continue with --resume --out DIR)",
               file=sys.stderr)

@@ -105,6 +105,7 @@ def plot(runs: list[RunFigures], path: str | os.PathLike) -> Path:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     path = Path(path)
     if path.suffix.lower() != ".png":
@@ -125,6 +126,7 @@ def plot(runs: list[RunFigures], path: str | os.PathLike) -> Path:
                 if points:
                     ax.plot(*zip(*points, strict=True), "o-", color=colour, label=f"{r.name} (eval)")
             ax.set(title=f"{title} vs updates", xlabel="update", ylabel=title, ylim=(-0.03, 1.03))
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             ax.grid(alpha=.3)
             ax.legend(fontsize=7)
     ax = axes[-1]
