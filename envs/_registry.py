@@ -24,6 +24,7 @@ class EnvEntry:
     feedback_sources: tuple[str, ...] = ()  #: the feedback sources this env can feed (DESIGN §5)
     anchors: bool = False  #: whether ``info["anchor"]`` identifies states (anchor granularity)
     expert: bool = False  #: whether ``env.unwrapped.expert_action()`` exists (expert demonstrations)
+    max_steps: int = 50  #: episode length where the user sets none (ALFWorld 50, WebShop 15, as in the literature)
 
     def make(self, **kwargs: Any) -> gym.Env:
         return gym.make(self.id, **kwargs)
@@ -48,7 +49,26 @@ def _alfworld() -> EnvEntry:
     )
 
 
-ENVS: dict[str, EnvEntry] = {entry.name: entry for entry in (_alfworld(),)}
+def _webshop() -> EnvEntry:
+    from .webshop import CATEGORIES, SPLIT_SOURCES
+
+    return EnvEntry(
+        name="webshop",
+        id="serl/WebShop-v0",
+        entry_point="serl_bench.envs.webshop._env:WebShopEnv",
+        default_split="test",
+        splits=dict(SPLIT_SOURCES),
+        task_types=CATEGORIES,
+        description="WebShop: search, read and buy on a real Flask shop (text over HTTP, or headless Chromium)",
+        max_steps=15,
+        feedback_sources=("immediate_feedback", "next_observation", "future_trajectory", "successful_trajectory",
+                          "current_trajectory"),
+        anchors=True,
+        expert=True,
+    )
+
+
+ENVS: dict[str, EnvEntry] = {entry.name: entry for entry in (_alfworld(), _webshop())}
 
 
 def env_entry(name: str) -> EnvEntry:

@@ -13,7 +13,7 @@ its own: a resumed run and an uninterrupted one write the same episode log.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -49,7 +49,8 @@ class EvalConfig:
     seed: int = option("base seed: episode i uses seed + i", default=0)
     model: str | None = option("model for LLM methods: a local path, `default`, a hub id or an endpoint URL",
                              default=None)
-    max_steps: int = option("steps after which an episode is truncated", default=50)
+    max_steps: int | None = option("steps after which an episode is truncated; default: the env's (ALFWorld 50, "
+                                   "WebShop 15)", default=None)
     method_args: dict[str, Any] = option("extra keyword arguments for the method", default_factory=dict)
     env_args: dict[str, Any] = option("extra keyword arguments for the environment", default_factory=dict)
 
@@ -85,6 +86,8 @@ def evaluate(config: EvalConfig, *, out: str | Path | None = None, resume: bool 
     get_method(config.method)  # unknown names fail before any work
     if config.episodes is not None and config.episodes < 1:
         raise ConfigError(f"--episodes must be at least 1, got {config.episodes}")
+    if config.max_steps is None:
+        config = replace(config, max_steps=entry.max_steps)
     if config.max_steps < 1:
         raise ConfigError(f"--max-steps must be at least 1, got {config.max_steps}")
     if out is not None:
@@ -107,8 +110,8 @@ def evaluate(config: EvalConfig, *, out: str | Path | None = None, resume: bool 
 
 def _run(config: EvalConfig, env_name: str, split: str, env: gym.Env, agent: Agent, method_args: dict,
          out: str | Path | None, resume: bool, progress: bool) -> RunResult:
-    games = env.unwrapped.split.games
-    n_episodes = config.episodes or len(games)
+    task_ids = env.unwrapped.task_ids
+    n_episodes = config.episodes or len(task_ids)
     resolved = {"command": "eval", **asdict(config), "split": split, "episodes": n_episodes,
                 "method_args": method_args}
     out = Path(out) if out else _new_run_path(f"{config.method}-{env_name}-{time.strftime('%Y%m%d-%H%M%S')}")
@@ -119,7 +122,7 @@ def _run(config: EvalConfig, env_name: str, split: str, env: gym.Env, agent: Age
     bar = _episode_bar(progress, n_episodes, len(done), f"eval {config.method} on {env_name}/{split}")
     wins = 0
     for ran, i in enumerate(todo, 1):
-        record = run_episode(env, agent, task_id=games[i % len(games)].task_id, seed=config.seed + i,
+        record = run_episode(env, agent, task_id=task_ids[i % len(task_ids)], seed=config.seed + i,
                              episode=i, max_steps=config.max_steps)
         run.append_episode(asdict(record))
         wins += record.won

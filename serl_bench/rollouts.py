@@ -12,7 +12,7 @@ from typing import Any
 import gymnasium as gym
 
 from .envs import EnvEntry
-from .errors import ConfigError
+from .errors import ConfigError, SerlBenchError
 from .methods import Agent, AgentStep
 from .trajectories import Group, StepRecord, Trajectory
 
@@ -54,7 +54,11 @@ def step_record(index: int, obs: str, info: dict, decision: AgentStep, next_obs:
 
 def play(env: gym.Env, agent: Agent, *, task_id: str | int, seed: int, max_steps: int,
          policy: str | None = None) -> Trajectory:
-    """Play one episode. An exception from the agent or env ends it as a failure with ``error`` set."""
+    """Play one episode. An exception from the agent or env ends it as a failure with ``error`` set.
+
+    Bad input (a `SerlBenchError`: a port in use, a missing browser, an endpoint that stopped answering)
+    is not the method's failure: it stops the run with its one-line message; finished episodes are kept.
+    """
     steps: list[StepRecord] = []
     task, task_type, won, score, truncated, error = "", None, False, 0.0, False, None
     try:
@@ -73,6 +77,8 @@ def play(env: gym.Env, agent: Agent, *, task_id: str | int, seed: int, max_steps
                 break
         else:
             truncated = True
+    except SerlBenchError:
+        raise
     except Exception as exc:  # recorded, and counted as a failure; KeyboardInterrupt still stops the run
         error, won, score = f"{type(exc).__name__}: {exc}", False, 0.0
     return Trajectory(task_id=str(task_id), task=task, task_type=task_type, seed=seed, steps=tuple(steps), won=won,

@@ -119,6 +119,12 @@ def looking_model(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def searching_model(tmp_path_factory):
+    """A tiny model whose every token is '<action>search[red shoes]</action>': a valid WebShop search, always."""
+    return build_tiny_model(tmp_path_factory.mktemp("tiny-search"), first_token="<action>search[red shoes]</action>")
+
+
+@pytest.fixture(scope="session")
 def random_model(tmp_path_factory):
     """A tiny model with random weights (it can learn)."""
     return build_tiny_model(tmp_path_factory.mktemp("tiny-random"), constant=False)

@@ -82,7 +82,7 @@ def test_feedback_writes_every_steps_context(small_split, tmp_path):
                       "--env-arg", "games_per_type=2", "--out", str(out), "--no-progress")
     assert done.returncode == 0, done.stderr
     rows = [json.loads(line) for line in out.read_text().splitlines()]
-    assert {r["task_id"] for r in rows} == {g.task_id for g in small_split.games[:2]}
+    assert {r["task_id"] for r in rows} == {g.task_id for g in small_split.tasks[:2]}
     assert all(r["context"].startswith("This state came up") for r in rows)
     assert all(r["context"] in r["teacher_prompt"] and "solves the task correctly" in r["teacher_prompt"] for r in rows)
     assert f"{len(rows)} steps" in done.stdout and "built in" in done.stdout and str(out) in done.stdout

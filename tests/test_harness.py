@@ -24,7 +24,7 @@ def test_expert_solves_everything_and_random_does_not(small_split, tmp_path):
     assert expert.success_ci95[1] == 1.0 and expert.success_ci95[0] > 0.7
     assert rand.success_rate <= 0.25 < expert.success_rate
     assert expert.split_source == "procedural" and expert.split == "procgen-test"
-    assert set(expert.per_task_type) == {g.task_type for g in small_split.games}
+    assert set(expert.per_task_type) == {g.task_type for g in small_split.tasks}
 
 
 def test_the_record_is_recomputable_from_the_run_directory(small_split, tmp_path):

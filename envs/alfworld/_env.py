@@ -11,8 +11,9 @@ from gymnasium import spaces
 
 from serl_bench.errors import ConfigError, UnknownNameError
 
+from .._split import Split
 from . import _anchor, _engine
-from ._games import Game, Split, load_split
+from ._games import Game, load_split
 from ._procgen import TASK_TYPES
 
 MAX_TEXT = 100_000
@@ -55,13 +56,13 @@ class ALFWorldEnv(gym.Env[str, str]):
             raise UnknownNameError("render_mode", render_mode, self.metadata["render_modes"])
         self.render_mode = render_mode
         self.max_steps = int(max_steps)
-        self.split: Split = load_split(split, games_per_type=games_per_type, data_path=data_path,
+        self.split: Split[Game] = load_split(split, games_per_type=games_per_type, data_path=data_path,
                                        progress=progress)
         if task_types:
             unknown = set(task_types) - set(TASK_TYPES)
             if unknown:
                 raise UnknownNameError("ALFWorld task type", sorted(unknown)[0], TASK_TYPES)
-            games = tuple(g for g in self.split.games if g.task_type in task_types)
+            games = tuple(g for g in self.split.tasks if g.task_type in task_types)
             if not games:
                 raise ConfigError(f"split {self.split.name} has no games of task type {', '.join(task_types)}")
             self.split = Split(self.split.name, self.split.source, games)
@@ -75,14 +76,14 @@ class ALFWorldEnv(gym.Env[str, str]):
 
     @property
     def task_ids(self) -> list[str]:
-        return [g.task_id for g in self.split.games]
+        return self.split.task_ids
 
     def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[str, dict]:
         super().reset(seed=seed)
         task_id = (options or {}).get("task_id")
         if task_id is None:
-            task_id = int(self.np_random.integers(len(self.split.games)))
-        game = self.split.game(task_id)
+            task_id = int(self.np_random.integers(len(self.split.tasks)))
+        game = self.split.task(task_id)
         if game.path != self._loaded:
             self._tw.load(game.path)
             self._loaded = game.path

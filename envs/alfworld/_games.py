@@ -31,6 +31,7 @@ from alfworld.info import ALFRED_PDDL_PATH, ALFRED_TWL2_PATH
 from serl_bench.errors import DataNotFoundError, GameFileError, UnknownNameError
 from serl_bench.paths import cache_dir
 
+from .._split import Split
 from . import _engine, _procgen
 from ._procgen import TASK_TYPES
 from ._splits import (
@@ -39,7 +40,6 @@ from ._splits import (
     PROCGEN_SEED_START,
     VERIFY_STEPS,
     Game,
-    Split,
 )
 
 
@@ -178,7 +178,7 @@ def procgen_split(name: str, games_per_type: int, *, progress: Callable[[int, in
     games = [Game(task_id=entries[t]["accepted"][i], task_type=t,
                   path=str(root / entries[t]["accepted"][i] / "game.tw-pddl"))
              for i in range(games_per_type) for t in TASK_TYPES]
-    return Split(name=name, source="procedural", games=tuple(games))
+    return Split(name=name, source="procedural", tasks=tuple(games))
 
 
 def _fill(entries: dict, games_per_type: int, name: str, run: Callable, root: str, manifest_path: Path,
@@ -242,7 +242,7 @@ def official_split(name: str, data_path: str | None = None) -> Split:
         games.append(Game(task_id=relative, path=str(game_path), task_type=task_type))
     if not games:
         raise DataNotFoundError(f"no playable games under {root}: {how}")
-    return Split(name=name, source="official", games=tuple(games))
+    return Split(name=name, source="official", tasks=tuple(games))
 
 
 # ----------------------------------------------------------------------------------------------- user
@@ -262,7 +262,7 @@ def user_split(path: str) -> Split:
         raise GameFileError(f"no game.tw-pddl or .pddl problem files under {root}")
     engine = _engine.make_textworld_env()
     games = [_checked(engine, _user_game(p, p.relative_to(base).as_posix()), p) for p in files]
-    return Split(name=str(root), source="user", games=tuple(games))
+    return Split(name=str(root), source="user", tasks=tuple(games))
 
 
 def _checked(engine, game: Game, origin: Path) -> Game:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from serl_bench.errors import ConfigError
-
 PROCGEN_SEED_START = {"procgen-test": 0, "procgen-train": 1_000_000}  # disjoint seed ranges
 DEFAULT_GAMES_PER_TYPE = {"procgen-test": 20, "procgen-train": 50}
 OFFICIAL_SPLITS = ("train", "valid_seen", "valid_unseen")
@@ -21,22 +19,3 @@ class Game:
     task_id: str
     path: str
     task_type: str
-
-
-@dataclass(frozen=True)
-class Split:
-    """An ordered set of games with where they came from (``procedural``, ``official`` or ``user``)."""
-
-    name: str
-    source: str
-    games: tuple[Game, ...]
-
-    def game(self, task_id: str | int) -> Game:
-        if isinstance(task_id, int) and not isinstance(task_id, bool):
-            return self.games[task_id % len(self.games)]
-        for game in self.games:
-            if game.task_id == task_id:
-                return game
-        raise ConfigError(
-            f"no task_id {task_id!r} in split {self.name}; use an index (0-{len(self.games) - 1}) "
-            f"or one of its ids, e.g. {self.games[0].task_id!r}")

@@ -39,7 +39,7 @@ class FeedbackRunConfig:
     group_size: int = option("rollouts per task (G)", default=4)
     tasks: int = option("number of tasks (groups), taken in split order", default=6)
     seed: int = option("base seed: group k, rollout i uses seed + 1000 k + i", default=0)
-    max_steps: int = option("steps after which an episode is truncated", default=50)
+    max_steps: int | None = option("steps after which an episode is truncated; default: the env's", default=None)
     feedback: str = option("sources joined with + (all) or | (fallback), e.g. successful_trajectory|immediate_feedback",
                          default="successful_trajectory|immediate_feedback")
     granularity: str = option("step or anchor", default="step")
@@ -95,14 +95,15 @@ def collect_feedback(config: FeedbackRunConfig, *, out: str | Path, progress: bo
     policies = [(name, build_method(name)[0]) for name in names]
     expert = build_method("expert")[0] if spec.expert_fallback else None
     judge = OpenAIJudge(JudgeConfig(base_url=config.judge_url, model=config.judge_model)) if config.judge_url else None
-    env = make_env(entry, config.split or entry.default_split, max_steps=config.max_steps, env_args=config.env_args,
+    max_steps = config.max_steps if config.max_steps is not None else entry.max_steps
+    env = make_env(entry, config.split or entry.default_split, max_steps=max_steps, env_args=config.env_args,
                    progress=progress)
     try:
         tasks = env.unwrapped.task_ids[: config.tasks]
         groups = []
         for k, task_id in enumerate(_bar(tasks, progress, f"rollouts ({config.group_size} per task)")):
             groups.append(collect_group(env, policies, task_id=task_id, group_size=config.group_size,
-                                        seed=config.seed + 1000 * k, max_steps=config.max_steps, expert=expert))
+                                        seed=config.seed + 1000 * k, max_steps=max_steps, expert=expert))
     finally:
         env.close()
     batch = Batch(groups=tuple(groups))

@@ -28,7 +28,7 @@ def receptacle_count(game):
 
 @pytest.fixture(scope="module")
 def games(small_split):
-    ranked = sorted(small_split.games, key=receptacle_count)
+    ranked = sorted(small_split.tasks, key=receptacle_count)
     return {"small": ranked[0], "large": ranked[-1]}
 
 

@@ -18,7 +18,7 @@ def stock_env():
 
 @pytest.mark.parametrize("index", [0, 2, 5, 9])
 def test_same_observations_and_commands_as_the_stock_stack(small_split, index):
-    game = small_split.games[index]
+    game = small_split.tasks[index]
     stock, ours = stock_env(), make_textworld_env()
     stock.load(game.path)
     ours.load(game.path)
@@ -37,19 +37,19 @@ def test_same_observations_and_commands_as_the_stock_stack(small_split, index):
 
 def test_two_engines_in_one_process_keep_their_own_games(small_split):
     first, second = make_textworld_env(), make_textworld_env()
-    first.load(small_split.games[0].path)
-    second.load(small_split.games[1].path)
+    first.load(small_split.tasks[0].path)
+    second.load(small_split.tasks[1].path)
     a, b = first.reset(seed=0), second.reset(seed=0)
     a2 = first.step(a["admissible_commands"][0])[0]
     assert a2["admissible_commands"] and set(a2["admissible_commands"]) != set(b["admissible_commands"])
     fresh = make_textworld_env()
-    fresh.load(small_split.games[0].path)
+    fresh.load(small_split.tasks[0].path)
     fresh.reset(seed=0)
     assert fresh.step(a["admissible_commands"][0])[0]["admissible_commands"] == a2["admissible_commands"]
 
 
 def test_asking_the_expert_never_changes_the_game(small_split):
-    game = small_split.games[3]
+    game = small_split.tasks[3]
     asked, silent = make_textworld_env(), make_textworld_env()
     for env in (asked, silent):
         env.load(game.path)
@@ -64,13 +64,13 @@ def test_asking_the_expert_never_changes_the_game(small_split):
 
 def test_expert_is_deterministic_per_seed(small_split):
     env = make_textworld_env()
-    runs = [play_expert(env, small_split.games[5].path) for _ in range(2)]
+    runs = [play_expert(env, small_split.tasks[5].path) for _ in range(2)]
     assert runs[0] is not None and runs[0] == runs[1]
 
 
 def test_expert_tracks_move_commands_on_pick_two(small_split):
     """alfworld 0.4's expert loses its inventory after `move X to Y` unless fixed; pick_two shows it."""
-    game = next(g for g in small_split.games if g.task_type == "pick_two_obj_and_place")
+    game = next(g for g in small_split.tasks if g.task_type == "pick_two_obj_and_place")
     walkthrough = play_expert(make_textworld_env(), game.path)
     assert walkthrough is not None and sum(c.startswith("move ") for c in walkthrough) == 2
 

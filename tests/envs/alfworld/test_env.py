@@ -91,7 +91,7 @@ def test_unknown_split_and_task_type_name_the_valid_ones():
 
 def test_task_type_filter(small_split):
     env = gym.make("serl/ALFWorld-v0", games_per_type=2, task_types=["pick_heat_then_place_in_recep"])
-    assert {g.task_type for g in env.unwrapped.split.games} == {"pick_heat_then_place_in_recep"}
+    assert {g.task_type for g in env.unwrapped.split.tasks} == {"pick_heat_then_place_in_recep"}
 
 
 def test_render_modes(alfworld_env, capsys):

@@ -20,24 +20,24 @@ from serl_bench.errors import DataNotFoundError, GameFileError
 
 def _problem_hashes(split):
     return {hashlib.sha256(json.loads(Path(g.path).read_text())["pddl_problem"].encode()).hexdigest()
-            for g in split.games}
+            for g in split.tasks}
 
 
 def test_split_covers_every_task_type_round_robin(small_split):
-    assert [g.task_type for g in small_split.games[:6]] == list(TASK_TYPES)
-    assert small_split.source == "procedural" and len(small_split.games) == 12
-    for game in small_split.games:
+    assert [g.task_type for g in small_split.tasks[:6]] == list(TASK_TYPES)
+    assert small_split.source == "procedural" and len(small_split.tasks) == 12
+    for game in small_split.tasks:
         data = json.loads(Path(game.path).read_text())
         assert data["solvable"] is True and data["walkthrough"]
         assert (Path(game.path).parent / "traj_data.json").exists()
 
 
 def test_split_is_cached_and_regenerated_only_when_missing(small_split):
-    stamps = {g.path: os.stat(g.path).st_mtime_ns for g in small_split.games}
+    stamps = {g.path: os.stat(g.path).st_mtime_ns for g in small_split.tasks}
     again = procgen_split("procgen-test", 2)
     assert again == small_split
-    assert {g.path: os.stat(g.path).st_mtime_ns for g in again.games} == stamps
-    victim = Path(small_split.games[4].path)
+    assert {g.path: os.stat(g.path).st_mtime_ns for g in again.tasks} == stamps
+    victim = Path(small_split.tasks[4].path)
     content = victim.read_bytes()
     victim.unlink()
     procgen_split("procgen-test", 2)
@@ -54,14 +54,14 @@ def test_progress_is_reported_only_while_generating(small_split):
 
 def test_smaller_splits_are_prefixes(small_split):
     one = procgen_split("procgen-test", 1)
-    assert list(one.games) == [g for g in small_split.games[:6]]
+    assert list(one.tasks) == [g for g in small_split.tasks[:6]]
 
 
 @pytest.mark.slow
 def test_train_and_test_are_disjoint(small_split):
     train = procgen_split("procgen-train", 2)
     assert not _problem_hashes(train) & _problem_hashes(small_split)
-    assert not {g.task_id for g in train.games} & {g.task_id for g in small_split.games}
+    assert not {g.task_id for g in train.tasks} & {g.task_id for g in small_split.tasks}
 
 
 # ----------------------------------------------------------------------------------------- official
@@ -107,7 +107,7 @@ def test_official_loader_keeps_what_alfworld_keeps(tmp_path, monkeypatch):
     monkeypatch.setenv("ALFWORLD_DATA", str(tmp_path))
     split = official_split("valid_seen")
     assert split.source == "official"
-    assert {g.task_id: g.task_type for g in split.games} == good
+    assert {g.task_id: g.task_type for g in split.tasks} == good
     env = gym.make("serl/ALFWorld-v0", split="valid_seen")
     obs, info = env.reset(seed=0)
     assert info["split"] == "valid_seen" and "Your task is to" in obs
@@ -165,7 +165,7 @@ def test_a_handwritten_problem_loads_and_plays(tmp_path):
     problem = tmp_path / "tiny.pddl"
     problem.write_text(HANDWRITTEN)
     split = user_split(str(problem))
-    assert split.source == "user" and [g.task_type for g in split.games] == ["pick_heat_then_place_in_recep"]
+    assert split.source == "user" and [g.task_type for g in split.tasks] == ["pick_heat_then_place_in_recep"]
     env = gym.make("serl/ALFWorld-v0", split=str(problem))
     obs, info = env.reset(seed=0)
     assert info["task"] in ("put a hot apple in countertop.", "heat some apple and put it in countertop.")
@@ -178,20 +178,20 @@ def test_a_handwritten_problem_loads_and_plays(tmp_path):
 
 def test_the_expert_plays_user_problems_too(tmp_path):
     (tmp_path / "tiny.pddl").write_text(HANDWRITTEN)
-    game = user_split(str(tmp_path)).games[0]
+    game = user_split(str(tmp_path)).tasks[0]
     assert play_expert(make_textworld_env(), game.path) is not None
 
 
 def test_a_folder_of_game_files(small_split, tmp_path):
-    for game in small_split.games[:3]:
+    for game in small_split.tasks[:3]:
         source = Path(game.path).parent
         target = tmp_path / source.parent.name
         target.mkdir()
         for name in ("game.tw-pddl", "traj_data.json"):
             (target / name).write_bytes((source / name).read_bytes())
     split = user_split(str(tmp_path))
-    assert sorted(g.task_type for g in split.games) == sorted(g.task_type for g in small_split.games[:3])
-    assert all(g.path.startswith(str(tmp_path)) for g in split.games)  # played in place, not copied
+    assert sorted(g.task_type for g in split.tasks) == sorted(g.task_type for g in small_split.tasks[:3])
+    assert all(g.path.startswith(str(tmp_path)) for g in split.tasks)  # played in place, not copied
 
 
 @pytest.mark.parametrize("text, message", [
@@ -211,10 +211,10 @@ def test_bad_user_problems_get_one_line_errors(tmp_path, text, message):
 
 
 def test_a_game_file_without_traj_data_keeps_its_task(small_split, tmp_path):
-    game = json.loads(Path(small_split.games[3].path).read_text())
+    game = json.loads(Path(small_split.tasks[3].path).read_text())
     (tmp_path / "game.tw-pddl").write_text(json.dumps(game))  # no traj_data.json beside it
     split = user_split(str(tmp_path / "game.tw-pddl"))
-    assert split.games[0].task_type == small_split.games[3].task_type
+    assert split.tasks[0].task_type == small_split.tasks[3].task_type
     env = gym.make("serl/ALFWorld-v0", split=str(tmp_path / "game.tw-pddl"))
     _, info = env.reset(seed=0)
     assert f"Your task is to: {info['task']}" in game["grammar"]

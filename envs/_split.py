@@ -1,0 +1,39 @@
+"""A split: the ordered tasks an env plays, and where they came from. One definition for every env."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Generic, Protocol, TypeVar
+
+from serl_bench.errors import ConfigError
+
+
+class HasTaskId(Protocol):
+    @property
+    def task_id(self) -> str: ...
+
+
+T = TypeVar("T", bound=HasTaskId)
+
+
+@dataclass(frozen=True)
+class Split(Generic[T]):
+    """An ordered set of tasks (ALFWorld games, WebShop goals) with their source (DESIGN §9 ``split_source``)."""
+
+    name: str
+    source: str  #: ``procedural``, ``official``, ``generated``, ``original-data`` or ``user``
+    tasks: tuple[T, ...]
+
+    @property
+    def task_ids(self) -> list[str]:
+        return [t.task_id for t in self.tasks]
+
+    def task(self, task_id: str | int) -> T:
+        """The task with this id, or at this index (modulo the split's size)."""
+        if isinstance(task_id, int) and not isinstance(task_id, bool):
+            return self.tasks[task_id % len(self.tasks)]
+        for task in self.tasks:
+            if task.task_id == task_id:
+                return task
+        raise ConfigError(f"no task_id {task_id!r} in split {self.name}; use an index (0-{len(self.tasks) - 1}) "
+                          f"or one of its ids, e.g. {self.tasks[0].task_id!r}")
