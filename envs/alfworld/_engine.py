@@ -320,7 +320,10 @@ class LazyAlfredExpert(AlfredExpert):
         return self._decided
 
     def _decide(self, state: textworld.GameState, command: str) -> str:
-        state["facts"] = [self._readable_fact(f) for f in state["_facts"]]
+        # Sorted: the state keeps facts in a set, and the pick-two policy acts on the first object it finds
+        # in the target receptacle, so set order (the process's string-hash seed) used to pick the episode.
+        state["facts"] = sorted((self._readable_fact(f) for f in state["_facts"]),
+                                key=lambda f: (f.name, [v.name for v in f.arguments]))
         if not self._expert_ready:  # the reset state: the expert reads the room's receptacles
             self._handcoded_expert.reset(self.gamefile)
             self._handcoded_expert.observe(state["feedback"])
