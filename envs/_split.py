@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Generic, Protocol, TypeVar
 
 from serl_bench.errors import ConfigError
@@ -11,6 +14,10 @@ from serl_bench.errors import ConfigError
 class HasTaskId(Protocol):
     @property
     def task_id(self) -> str: ...
+
+    def content_hash(self) -> str:
+        """sha256 of what defines the task (a game file, a goal in a catalog), not of where it is stored."""
+        ...
 
 
 T = TypeVar("T", bound=HasTaskId)
@@ -23,6 +30,14 @@ class Split(Generic[T]):
     name: str
     source: str  #: ``procedural``, ``official``, ``generated``, ``original-data`` or ``user``
     tasks: tuple[T, ...]
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """sha256 over the tasks' ids and contents, in order: equal fingerprints, the same tasks. Results
+        record it, so two runs on a split of the same name but other contents (a regenerated catalog, more
+        games per type) are never mistaken for comparable."""
+        content = [[t.task_id, t.content_hash()] for t in self.tasks]
+        return hashlib.sha256(json.dumps(content, separators=(",", ":")).encode()).hexdigest()
 
     @property
     def task_ids(self) -> list[str]:

@@ -133,7 +133,8 @@ def _run(config: EvalConfig, env_name: str, split: str, env: gym.Env, agent: Age
         bar.close()
     model = getattr(agent, "model_info", None)
     record = results_record(run, run_id, method=config.method, method_args=method_args, env=env_name, split=split,
-                            split_source=env.unwrapped.split.source, seeds=[config.seed],
+                            split_source=env.unwrapped.split.source,
+                            split_fingerprint=env.unwrapped.split.fingerprint, seeds=[config.seed],
                             model=asdict(model) if model is not None else None)
     run.write_results(record.to_json())
     return RunResult(path=run.path, record=record)
@@ -160,8 +161,8 @@ def run_episode(env: gym.Env, agent: Agent, *, task_id: str, seed: int, episode:
 
 
 def results_record(run: RunDir, run_id: str, *, method: str, method_args: dict, env: str, split: str,
-                   split_source: str, seeds: list[int], model: dict | None = None, feedback: dict | None = None,
-                   training: dict | None = None) -> ResultsRecord:
+                   split_source: str, split_fingerprint: str, seeds: list[int], model: dict | None = None,
+                   feedback: dict | None = None, training: dict | None = None) -> ResultsRecord:
     """The results record of a run directory, its figures computed from the episode log."""
     summary = summarize(run.read_episodes())
     return ResultsRecord(
@@ -172,6 +173,7 @@ def results_record(run: RunDir, run_id: str, *, method: str, method_args: dict, 
         env=env,
         split=split,
         split_source=split_source,
+        split_fingerprint=split_fingerprint,
         episodes=summary.episodes,
         seeds=seeds,
         success_rate=summary.success_rate,

@@ -106,6 +106,9 @@ class ResultsRecord(_Strict):
     split: str = Field(min_length=1, max_length=500, description="task split, e.g. `procgen-test`")
     split_source: str = Field(max_length=50, description="where the split's tasks come from: `procedural`, "
                               "`official`, `generated`, `original` or `user`")
+    split_fingerprint: str | None = Field(default=None, pattern=_SHA256, description=(
+        "sha256 over the split's task ids and contents (game files; goals with their catalog): equal "
+        "fingerprints, the same tasks. Null in records written before serl-bench recorded it"))
     episodes: int = Field(ge=1, description="number of evaluation episodes")
     seeds: list[int] = Field(max_length=10_000, description="base seeds of the run (episode i uses seed + i)")
     success_rate: _Fraction = Field(description="fraction of episodes with `won` true")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from serl_bench.results import file_sha256
+
 PROCGEN_SEED_START = {"procgen-test": 0, "procgen-train": 1_000_000}  # disjoint seed ranges
 DEFAULT_GAMES_PER_TYPE = {"procgen-test": 20, "procgen-train": 50}
 OFFICIAL_SPLITS = ("train", "valid_seen", "valid_unseen")
@@ -19,3 +21,7 @@ class Game:
     task_id: str
     path: str
     task_type: str
+
+    def content_hash(self) -> str:
+        """sha256 of the game file: the same game wherever it is stored."""
+        return file_sha256(self.path)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import string
 from collections.abc import Callable
@@ -47,6 +48,11 @@ class Task:
     task_id: str  #: ``goal-<index>``, the goal's place in the catalog's goal order
     task_type: str  #: the goal's product category
     goal: Goal
+    catalog_fingerprint: str  #: the catalog the goal is shopped in
+
+    def content_hash(self) -> str:
+        """The goal within its catalog: equal only for the same goal in the same catalog."""
+        return hashlib.sha256(f"{self.catalog_fingerprint}:{self.goal.index}".encode()).hexdigest()
 
 
 class WebShopEnv(gym.Env[str, str]):
@@ -110,7 +116,8 @@ class WebShopEnv(gym.Env[str, str]):
         self.port, self.show_attributes, self.timeout = port, bool(show_attributes), float(timeout)
         self._chrome = {"chromium": chromium, "chromedriver": chromedriver}
         self.catalog = catalog if catalog is not None else load_catalog(num_products, data_path=data_path)
-        tasks = tuple(Task(f"goal-{g.index}", g.category, g) for g in split_goals(self.catalog, split))
+        tasks = tuple(Task(f"goal-{g.index}", g.category, g, self.catalog.fingerprint)
+                      for g in split_goals(self.catalog, split))
         if not tasks:
             raise ConfigError(f"WebShop split {split} of this catalog has no goals; use more products")
         source = "original-data" if self.catalog.source == "original" else SPLIT_SOURCES[split]

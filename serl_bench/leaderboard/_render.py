@@ -33,6 +33,7 @@ class Row:
     env: str
     split: str
     split_source: str
+    tasks: str  #: first 8 hex digits of the split's fingerprint: rows with equal ones ran the same tasks
     success: float  #: percent
     ci_lo: float
     ci_hi: float
@@ -61,6 +62,7 @@ def rows(records: list[tuple[str, ResultsRecord]]) -> list[Row]:
         params = f", {m.parameters / 1e6:.0f}M" if m and m.parameters else ""
         out.append(Row(
             file=name, method=r.method, env=r.env, split=r.split, split_source=r.split_source,
+            tasks=r.split_fingerprint[:8] if r.split_fingerprint else "unknown",
             success=round(100 * r.success_rate, 1), ci_lo=round(100 * r.success_ci95[0], 1),
             ci_hi=round(100 * r.success_ci95[1], 1), score=round(r.score_mean, 3), episodes=r.episodes,
             feedback=f"{f.combine.join(f.sources)} @ {f.granularity}" if f else "none",
@@ -96,7 +98,8 @@ def markdown(measured: list[Row], reported: list[ReportedFigure]) -> str:
         "Measured results only: every row is a run whose figures `serl-bench leaderboard submit` recomputed",
         "from its episode log before accepting it. Success (task solved) and score (the env's reward, WebShop's",
         "attribute/option/price match) are separate figures. Intervals are Wilson 95 %. Rows are ranked by",
-        "success within one env and split source; compare rows only within a table.",
+        "success within one env and split source; compare rows only within a table, and only rows whose",
+        "`tasks` fingerprint (the split's task contents) is equal ran the very same tasks.",
         "The same board, sortable and filterable, is `index.html` (open it in a browser; works offline).",
         "Regenerate with `serl-bench leaderboard render`; add a run with `serl-bench leaderboard submit RUN_DIR`.",
         "",
@@ -108,11 +111,11 @@ def markdown(measured: list[Row], reported: list[ReportedFigure]) -> str:
         lines += ["*No submissions yet.*", ""]
     for (env, source), group in groups.items():
         lines += [f"## {env} — {source} splits", "",
-                  "| # | method | split | success % [95 % CI] | score | episodes | feedback | model | training |"
-                  " submitted |",
-                  "|---:|---|---|---|---:|---:|---|---|---|---|"]
+                  "| # | method | split | tasks | success % [95 % CI] | score | episodes | feedback | model "
+                  "| training | submitted |",
+                  "|---:|---|---|---|---|---:|---:|---|---|---|---|"]
         for rank, r in enumerate(group, 1):
-            cells = [str(rank), r.method, r.split, f"{r.success:.1f} [{r.ci_lo:.1f}, {r.ci_hi:.1f}]",
+            cells = [str(rank), r.method, r.split, r.tasks, f"{r.success:.1f} [{r.ci_lo:.1f}, {r.ci_hi:.1f}]",
                      f"{r.score:.3f}", str(r.episodes), r.feedback, r.model, r.training, r.date]
             lines.append("| " + " | ".join(_md(c) for c in cells) + " |")
         lines.append("")

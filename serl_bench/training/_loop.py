@@ -241,7 +241,8 @@ def finish(trainer: Trainer, run_id: str, method_args: dict[str, Any], started: 
                 "wall_clock_s": round(trainer.totals["wall_clock_s"], 1), "device": trainer.device}
     record = results_record(
         trainer.run, run_id, method=c.method, method_args=method_args, env=trainer.entry.name, split=c.eval_split,
-        split_source=trainer._eval_envs[0].unwrapped.split.source, seeds=[c.seed],
+        split_source=trainer._eval_envs[0].unwrapped.split.source,
+        split_fingerprint=trainer._eval_envs[0].unwrapped.split.fingerprint, seeds=[c.seed],
         model={"name": trainer.ref.name, "source": trainer.ref.kind,
                "parameters": sum(p.numel() for p in trainer.model.parameters()),
                "dtype": str(trainer.model.dtype).removeprefix("torch.")},

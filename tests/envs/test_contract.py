@@ -77,3 +77,25 @@ def test_the_check_catches_broken_envs(breaks, message):
 def test_info_keys_are_documented():
     assert set(INFO_KEYS) == {"task", "admissible_actions", "feedback", "anchor", "won", "score", "task_type"}
     assert all(INFO_KEYS.values())
+
+
+def test_split_fingerprints_name_the_tasks_not_where_they_are_stored(small_split, tmp_path):
+    """Equal tasks, equal fingerprints; other tasks (a copy with one game changed, another catalog), others."""
+    import shutil
+
+    from serl_bench.envs.alfworld._games import user_split
+    from serl_bench.envs.webshop._env import WebShopEnv
+
+    first = small_split.tasks[0]
+    copy = tmp_path / "copy"
+    shutil.copytree(first.path.rsplit("/", 1)[0], copy)
+    moved = user_split(str(copy))
+    assert moved.tasks[0].content_hash() == first.content_hash()
+    (copy / "game.tw-pddl").write_text((copy / "game.tw-pddl").read_text().replace('"solvable"', '"solvable" '))
+    assert user_split(str(copy)).tasks[0].content_hash() != first.content_hash()
+    assert len(small_split.fingerprint) == 64
+
+    small, other = WebShopEnv(num_products=200), WebShopEnv(num_products=300)
+    assert small.split.fingerprint == WebShopEnv(num_products=200).split.fingerprint
+    assert small.split.fingerprint != other.split.fingerprint
+    assert WebShopEnv("eval", num_products=200).split.fingerprint != small.split.fingerprint

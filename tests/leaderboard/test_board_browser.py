@@ -5,7 +5,7 @@ import tempfile
 
 import pytest
 
-from serl_bench.leaderboard import render, submit
+from serl_bench.leaderboard import render, submit, validate
 
 pytestmark = pytest.mark.slow
 
@@ -51,12 +51,13 @@ def test_board_renders_sorts_and_filters(eval_runs, tmp_path, driver, record_pro
     driver.get(page.as_uri())
     assert driver.title == "serl-bench leaderboard"
     assert sorted(_column(driver, 0)) == ["expert", "noisy-expert", "random"]
+    assert set(_column(driver, 4)) == {validate(eval_runs["expert"]).split_fingerprint[:8]}  # same tasks
     assert driver.find_element(By.ID, "shown").text == "3 of 3 submissions shown"
 
     success = driver.find_element(By.CSS_SELECTOR, '#measured th[data-key="success"]')
     success.click()  # numbers sort high to low first
-    assert [float(s.split()[0]) for s in _column(driver, 4)] == sorted(
-        (float(s.split()[0]) for s in _column(driver, 4)), reverse=True)
+    assert [float(s.split()[0]) for s in _column(driver, 5)] == sorted(
+        (float(s.split()[0]) for s in _column(driver, 5)), reverse=True)
     assert _column(driver, 0)[0] == "expert" and _column(driver, 0)[-1] == "random"
     success.click()
     assert _column(driver, 0)[0] == "random" and success.get_attribute("aria-sort") == "ascending"
