@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Generic, Protocol, TypeVar
 
 from serl_bench.errors import ConfigError
+from serl_bench.results import canonical_json
 
 
 class HasTaskId(Protocol):
@@ -37,7 +37,7 @@ class Split(Generic[T]):
         record it, so two runs on a split of the same name but other contents (a regenerated catalog, more
         games per type) are never mistaken for comparable."""
         content = [[t.task_id, t.content_hash()] for t in self.tasks]
-        return hashlib.sha256(json.dumps(content, separators=(",", ":")).encode()).hexdigest()
+        return hashlib.sha256(canonical_json(content).encode()).hexdigest()
 
     @property
     def task_ids(self) -> list[str]:

@@ -16,9 +16,7 @@ from typing import Any
 
 from .errors import ConfigError
 from .leaderboard import SubmissionError, iter_jsonl, read_episodes, validate
-from .results import ResultsRecord
-
-_Z95 = 1.959963984540054
+from .results import Z95, ResultsRecord
 
 
 @dataclass(frozen=True)
@@ -51,7 +49,7 @@ def load_runs(paths: list[str | os.PathLike]) -> list[RunFigures]:
         scores = [e.score for e in episodes]
         mean = sum(scores) / len(scores)
         sd = math.sqrt(sum((s - mean) ** 2 for s in scores) / (len(scores) - 1)) if len(scores) > 1 else 0.0
-        half = _Z95 * sd / math.sqrt(len(scores))
+        half = Z95 * sd / math.sqrt(len(scores))
         metrics = path / "metrics.jsonl"
         curve = [line for _, line in iter_jsonl(metrics) if isinstance(line, dict)] if metrics.exists() else []
         first = runs[0] if runs else None

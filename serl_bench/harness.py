@@ -35,7 +35,7 @@ from .results import (
     summarize,
 )
 from .rollouts import make_env, play_trials
-from .rundir import RunDir
+from .rundir import RunDir, new_run_path
 
 
 @dataclass(frozen=True)
@@ -114,7 +114,7 @@ def _run(config: EvalConfig, env_name: str, split: str, env: gym.Env, agent: Age
     n_episodes = config.episodes or len(task_ids)
     resolved = {"command": "eval", **asdict(config), "split": split, "episodes": n_episodes,
                 "method_args": method_args}
-    out = Path(out) if out else _new_run_path(f"{config.method}-{env_name}-{time.strftime('%Y%m%d-%H%M%S')}")
+    out = Path(out) if out else new_run_path(f"{config.method}-{env_name}-{time.strftime('%Y%m%d-%H%M%S')}")
     run_id = out.name
     run = RunDir.open(out, resolved, resume=resume)
     done = {r["episode"] for r in run.read_episodes()}
@@ -190,11 +190,3 @@ def results_record(run: RunDir, run_id: str, *, method: str, method_args: dict, 
         episodes_sha256=file_sha256(run.episodes_path),
         errors=summary.errors,
     )
-
-
-def _new_run_path(name: str) -> Path:
-    path, n = Path("runs") / name, 1
-    while path.exists():
-        n += 1
-        path = Path("runs") / f"{name}-{n}"
-    return path

@@ -21,7 +21,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 SCHEMA_VERSION = 1
-_Z95 = 1.959963984540054  # two-sided 95 % normal quantile
+Z95 = 1.959963984540054  # two-sided 95 % normal quantile
 SOFTWARE = ("serl-bench", "gymnasium", "alfworld", "textworld", "fast-downward-textworld", "numpy", "torch",
             "transformers")
 
@@ -149,7 +149,7 @@ class ResultsRecord(_Strict):
         return schema
 
 
-def wilson_interval(successes: int, n: int, z: float = _Z95) -> tuple[float, float]:
+def wilson_interval(successes: int, n: int, z: float = Z95) -> tuple[float, float]:
     """Wilson score interval for a binomial proportion (well-behaved at 0 % and 100 %)."""
     if n <= 0:
         return (0.0, 1.0)

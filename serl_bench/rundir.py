@@ -83,6 +83,15 @@ class RunDir:
         _write_atomic(self.results_path, text)
 
 
+def new_run_path(name: str) -> Path:
+    """``runs/<name>``, or ``runs/<name>-2``, ``-3``... where that is taken."""
+    path, n = Path("runs") / name, 1
+    while path.exists():
+        n += 1
+        path = Path("runs") / f"{name}-{n}"
+    return path
+
+
 def _write_atomic(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     tmp.write_text(text, encoding="utf-8")

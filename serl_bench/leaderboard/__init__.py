@@ -22,14 +22,14 @@ from ._safejson import (
     parse_json,
     read_json,
 )
-from ._submit import submission_name, submit, verify
+from ._submit import SUBMISSIONS, submission_name, submit, verify
 from ._validate import read_episodes, record_from, results_path, validate
 
 SCHEMA_FILE = "results.schema.json"
 
 __all__ = [
     "MAX_DEPTH", "MAX_LINE_BYTES", "MAX_LOG_BYTES", "MAX_RECORD_BYTES", "MAX_STRING", "SCHEMA_FILE",
-    "ReportedFigure", "Row", "SubmissionError", "iter_jsonl", "load_reported", "load_submissions", "markdown",
-    "parse_json", "read_episodes", "read_json", "record_from", "render", "results_path", "rows", "submission_name",
-    "submit", "validate", "verify",
+    "SUBMISSIONS", "ReportedFigure", "Row", "SubmissionError", "iter_jsonl", "load_reported", "load_submissions",
+    "markdown", "parse_json", "read_episodes", "read_json", "record_from", "render", "results_path", "rows",
+    "submission_name", "submit", "validate", "verify",
 ]

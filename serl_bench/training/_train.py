@@ -11,7 +11,7 @@ from typing import Any
 from serl_bench.errors import ConfigError
 from serl_bench.methods import build_method, get_method
 from serl_bench.results import ResultsRecord
-from serl_bench.rundir import RunDir
+from serl_bench.rundir import RunDir, new_run_path
 
 from ._config import TrainConfig, with_profile
 from ._method import TrainingMethod
@@ -34,7 +34,7 @@ def train(config: TrainConfig, *, out: str | Path | None = None, resume: bool = 
                           f"{config.method}`")
     if out is not None:
         RunDir(out).check_available(resume=resume)
-    out = Path(out) if out else _new_run_path(f"{config.method}-{config.env}-{time.strftime('%Y%m%d-%H%M%S')}")
+    out = Path(out) if out else new_run_path(f"{config.method}-{config.env}-{time.strftime('%Y%m%d-%H%M%S')}")
     run = RunDir.open(out, {"command": "run", **dataclasses.asdict(config)}, resume=resume)
     from ._loop import Trainer, append_metrics, finish, trim_metrics
 
@@ -88,11 +88,3 @@ def _check(config: TrainConfig) -> None:
             raise ConfigError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(config, name)}")
     if config.lr <= 0 or not 0 < config.ppo_clip < 1 or not 0 <= config.weight_clip < 1:
         raise ConfigError("--lr must be > 0, --ppo-clip in (0, 1) and --weight-clip in [0, 1)")
-
-
-def _new_run_path(name: str) -> Path:
-    path, n = Path("runs") / name, 1
-    while path.exists():
-        n += 1
-        path = Path("runs") / f"{name}-{n}"
-    return path
