@@ -169,7 +169,7 @@ class Trainer:
         state_path = self.checkpoint_dir / "state.pt"
         if not state_path.exists():
             raise RunDirError(f"{self.run.path} has no checkpoint to resume from (checkpoints/last/state.pt)")
-        state = torch.load(state_path, map_location=self.device, weights_only=False)
+        state = load_state(state_path, self.device)
         loaded = AutoModelForCausalLM.from_pretrained(self.checkpoint_dir / "model", dtype=self.model.dtype)
         self.model.load_state_dict(loaded.state_dict())
         learner = self.learner
@@ -193,6 +193,24 @@ class Trainer:
     def close(self) -> None:
         for env in self.envs + getattr(self, "_eval_envs", []):
             env.close()
+
+
+def load_state(path: Path, device: str) -> dict[str, Any]:
+    """A checkpoint's ``state.pt``, read with ``weights_only=True``: tensors and plain values only. A run
+    directory may come from someone else, and a pickle of anything else could run code as whoever resumes it."""
+    import pickle
+
+    try:
+        state = torch.load(path, map_location=device, weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise RunDirError(f"{path} is not a checkpoint state serl-bench wrote (it holds more than tensors and plain "
+                          f"values, or is damaged: {reason[:120]}); it was not loaded, so the run cannot resume "
+                          "from it") from None
+    if not isinstance(state, dict) or "update" not in state:
+        raise RunDirError(f"{path} is not a checkpoint state serl-bench wrote (no update counter); it cannot be "
+                          "resumed from")
+    return state
 
 
 def _same_weights(a: Any, b: Any) -> bool:
