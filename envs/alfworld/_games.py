@@ -8,7 +8,9 @@ Three sources, always labelled as such in results:
   ranges, and a split of N games per task type is always the first N of any larger one.
 * ``official`` — ``train`` / ``valid_seen`` / ``valid_unseen`` from ``$ALFWORLD_DATA/json_2.1.1``,
   skipping what alfworld skips (movable-receptacle and sliced tasks, games marked unsolvable).
-* ``user`` — any path: a ``game.tw-pddl``, an ALFWorld-domain PDDL problem, or a folder of them.
+* ``user`` — any path: a ``game.tw-pddl``, an ALFWorld-domain PDDL problem, or a folder of them. Objects
+  not named in ALFRED's style (``apple1``, ``the-apple``) get ALFRED ids on import (`_naming`), or the
+  game would answer "Nothing happens." to every command naming them.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from serl_bench.paths import cache_dir
 
 from .._split import Split
 from . import _engine, _procgen
+from ._naming import alfred_names
 from ._procgen import TASK_TYPES
 from ._splits import (
     DEFAULT_GAMES_PER_TYPE,
@@ -280,9 +283,10 @@ def _user_game(path: Path, task_id: str) -> Game:
     traj_data = _engine.read_json(traj_path) if traj_path.exists() else None
     if path.suffix == ".tw-pddl":
         data = _engine.read_game_file(str(path))
-        if traj_data is not None and "UNKNOWN GOAL" not in data["grammar"]:
-            return Game(task_id=task_id, path=str(path), task_type=task_type_of(traj_data, traj_path))
         problem = data["pddl_problem"]
+        if (traj_data is not None and "UNKNOWN GOAL" not in data["grammar"]
+                and alfred_names(problem, path) == problem):
+            return Game(task_id=task_id, path=str(path), task_type=task_type_of(traj_data, traj_path))
         stated = _engine.TASK_SENTENCE.search(data["grammar"])  # keep the file's own task sentence
         task_desc = json.loads(f'"{stated.group(1)}"').removesuffix(".") if stated else None
         if task_desc == "UNKNOWN GOAL":
@@ -294,6 +298,7 @@ def _user_game(path: Path, task_id: str) -> Game:
             raise GameFileError(f"cannot read {path}: {exc}") from None
         task_desc = None
     traj_data = traj_data or infer_traj_data(problem, path)
+    problem = alfred_names(problem, path)  # objects the demangler could not show get ALFRED ids
     return import_problem(problem, traj_data, task_id, traj_path if traj_path.exists() else path, task_desc)
 
 
