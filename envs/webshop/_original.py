@@ -52,7 +52,7 @@ from typing import Any
 
 from serl_bench.errors import ConfigError, DataNotFoundError
 
-from ._catalog import build_catalog, collector_paused
+from ._build import build_catalog, collector_paused
 from ._data import Catalog, Product, Review
 from ._goals import Draw, price_bound
 

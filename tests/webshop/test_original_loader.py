@@ -191,6 +191,23 @@ def test_data_path_may_be_the_products_file_and_full_files_are_preferred(tmp_pat
                                                                                    "heat resistant")
 
 
+def test_the_generator_and_the_original_loader_do_not_import_each_other():
+    """They did: _original imported build_catalog from _catalog, whose load_catalog imported _original inside a
+    function to dodge the cycle. What both need lives in _build; only load_catalog's _catalog uses _original."""
+    import ast
+
+    import serl_bench.envs.webshop._original as original
+
+    package = Path(original.__file__).parent
+
+    def imports(module: str) -> set[str]:
+        tree = ast.parse((package / f"{module}.py").read_text(encoding="utf-8"))
+        return {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.level == 1}
+
+    assert "_catalog" not in imports("_original")
+    assert not {"_catalog", "_original"} & imports("_build")
+
+
 def test_load_catalog_reads_original_data_once(data):
     catalog = load_catalog(data_path=str(data))
     assert catalog.source == "original" and len(catalog.products) == 5
