@@ -2,7 +2,7 @@
 
 Every env honours one contract (`check_env`): Gymnasium's own checks, the ``info`` keys of
 `INFO_KEYS` on every reset and step, invalid actions that cost a step instead of raising, and
-determinism (same seed, same actions, same observations).
+determinism (same seed, same actions, same observations, on the same instance and on a fresh one).
 """
 
 from ._contract import INFO_KEYS, EnvContractError, check_env
