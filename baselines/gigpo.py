@@ -1,8 +1,8 @@
 """``gigpo``: GRPO's episode advantage plus a step advantage among the group's steps from the same state.
 
 After Feng et al. (2025), as verl-agent runs it: steps of the group that start from the same anchor state
-form a step group; each step's discounted return (gamma 0.95) is normalized within its step group, and
-added to the episode advantage with weight 1.0 (``step_advantage_weight``).
+form a step group; each step's discounted return is normalized within its step group and added to the
+episode advantage with a weight.
 """
 
 from __future__ import annotations
@@ -25,10 +25,18 @@ def step_advantages(group, gamma: float) -> list[list[float]]:
 
 @register_method("gigpo", kind="rl")
 class GiGPO(TrainingMethod):
-    """GiGPO: episode advantage + weight x anchor-state step advantage (discounted step returns)."""
+    """GiGPO: episode advantage + weight x anchor-state step advantage (discounted step returns).
 
-    def step_advantages(self, group, config):
+    Args:
+        gamma: discount of the step returns compared within a step group.
+        step_advantage_weight: weight of the step advantage added to the episode advantage.
+    """
+
+    def __init__(self, gamma: float = 0.95, step_advantage_weight: float = 1.0) -> None:
+        self.gamma, self.step_advantage_weight = float(gamma), float(step_advantage_weight)
+
+    def step_advantages(self, group):
         episode = episode_advantages(group)
-        step = step_advantages(group, config.gamma)
-        w = config.step_advantage_weight
+        step = step_advantages(group, self.gamma)
+        w = self.step_advantage_weight
         return [[e + w * s for e, s in zip(es, ss, strict=True)] for es, ss in zip(episode, step, strict=True)]

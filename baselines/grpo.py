@@ -10,5 +10,5 @@ from serl_bench.training import TrainingMethod, episode_advantages
 class GRPO(TrainingMethod):
     """GRPO: A_i = (R_i - mean_G R) / (std_G R + eps) on every response token of episode i."""
 
-    def step_advantages(self, group, config):
+    def step_advantages(self, group):
         return episode_advantages(group)

@@ -12,6 +12,7 @@ from typing import Any
 
 import gymnasium as gym
 
+from serl_bench.errors import ConfigError
 from serl_bench.methods import Agent, AgentStep, register_method
 
 from .expert import ExpertAgent
@@ -19,9 +20,15 @@ from .expert import ExpertAgent
 
 @register_method("noisy-expert", kind="non-learning")
 class NoisyExpertAgent(Agent):
-    """The env's expert, but a uniformly random admissible action with probability ``epsilon``."""
+    """The env's expert, but a uniformly random admissible action with probability epsilon.
+
+    Args:
+        epsilon: probability of a random admissible action instead of the expert's.
+    """
 
     def __init__(self, epsilon: float = 0.3) -> None:
+        if not 0.0 <= epsilon <= 1.0:
+            raise ConfigError(f"noisy-expert: epsilon is a probability, in [0, 1]; got {epsilon}")
         self.epsilon = float(epsilon)
         self._expert = ExpertAgent()
         self._rng = random.Random(0)

@@ -13,20 +13,28 @@ from serl_bench.training import TrainingMethod
 
 @register_method("opd", kind="distillation")
 class OPD(TrainingMethod):
-    """On-policy distillation toward the privileged teacher, on all tokens (no task reward)."""
+    """On-policy distillation toward the privileged teacher, on all tokens (no task reward).
+
+    Args:
+        distill_coef: coefficient of the teacher log-ratio used as each token's advantage.
+        teacher_sync_interval: updates between syncs of the lagged teacher with the policy.
+    """
 
     uses_feedback = True
     uses_teacher = True
 
-    def step_advantages(self, group, config):
+    def __init__(self, distill_coef: float = 1.0, teacher_sync_interval: int = 10) -> None:
+        self.distill_coef, self.teacher_sync_interval = float(distill_coef), int(teacher_sync_interval)
+
+    def step_advantages(self, group):
         return [[0.0] * t.length for t in group.trajectories]
 
     def learns_from(self, samples):
         return any(s.teacher_prompt_ids is not None for s in samples)  # the signal is the teacher's, not the reward
 
-    def token_advantages(self, sample, old_logprobs, teacher_logprobs, update, config):
+    def token_advantages(self, sample, current, old, teacher):
         import torch
 
-        if teacher_logprobs is None:
-            return torch.zeros_like(old_logprobs)
-        return config.distill_coef * (teacher_logprobs - old_logprobs)
+        if teacher is None:
+            return torch.zeros_like(current)
+        return self.distill_coef * (teacher - old)

@@ -10,6 +10,16 @@ from serl_bench.models import SamplingParams, make_backend
 @register_method("react", kind="prompting")
 def react(model: str = "default", backend: str = "auto", history: int = 2, temperature: float = 0.0,
           top_p: float = 1.0, max_new_tokens: int = 256, dtype: str = "auto") -> LLMAgent:
-    """Zero-shot ReAct-style LLM agent: reason in <think>, act in <action> (bundled model by default)."""
+    """Zero-shot ReAct-style LLM agent: reason in <think>, act in <action> (bundled model by default).
+
+    Args:
+        model: default (bundled), a model folder, a run directory, a .gguf file, a hub id or an endpoint URL.
+        backend: auto (openai for an endpoint URL, else hf), hf, openai or vllm.
+        history: earlier steps shown in the prompt.
+        temperature: sampling temperature (0: greedy).
+        top_p: nucleus sampling mass.
+        max_new_tokens: tokens per response.
+        dtype: model dtype: auto, float32, bfloat16 or float16.
+    """
     return LLMAgent(make_backend(backend, model, dtype=dtype), history=history,
                     sampling=SamplingParams(temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens))

@@ -24,7 +24,19 @@ REFLECTION_PROMPT = (
 
 @register_method("reflexion", kind="prompting")
 class ReflexionAgent(LLMAgent):
-    """Reflexion: up to ``trials`` attempts per task, each failure followed by a self-written lesson."""
+    """Reflexion: up to ``trials`` attempts per task, each failure followed by a self-written lesson.
+
+    Args:
+        model: default (bundled), a model folder, a run directory, a .gguf file, a hub id or an endpoint URL.
+        backend: auto (openai for an endpoint URL, else hf), hf, openai or vllm.
+        trials: attempts per task.
+        history: earlier steps shown in the prompt.
+        temperature: sampling temperature (0: greedy).
+        top_p: nucleus sampling mass.
+        max_new_tokens: tokens per response.
+        reflection_tokens: tokens of each self-written lesson.
+        dtype: model dtype: auto, float32, bfloat16 or float16.
+    """
 
     def __init__(self, model: str = "default", backend: str = "auto", trials: int = 3, history: int = 2,
                  temperature: float = 0.0, top_p: float = 1.0, max_new_tokens: int = 256,

@@ -10,7 +10,7 @@ from serl_bench.training import TrainingMethod
 class RFT(TrainingMethod):
     """Rejection-sampling fine-tuning: likelihood of the policy's own successful episodes."""
 
-    def step_advantages(self, group, config):
+    def step_advantages(self, group):
         return [[1.0 if t.won else 0.0] * t.length for t in group.trajectories]
 
     def keep(self, sample, batch):

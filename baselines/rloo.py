@@ -10,7 +10,7 @@ from serl_bench.training import TrainingMethod
 class RLOO(TrainingMethod):
     """RLOO: A_i = R_i - mean_{j != i} R_j on every response token of episode i."""
 
-    def step_advantages(self, group, config):
+    def step_advantages(self, group):
         rewards = [t.total_reward for t in group.trajectories]
         n = len(rewards)
         advantages = [r - (sum(rewards) - r) / (n - 1) if n > 1 else 0.0 for r in rewards]

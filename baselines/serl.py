@@ -1,4 +1,4 @@
-"""``serl``: selective environment-reweighted learning (DESIGN §6, exactly).
+"""``serl``: selective environment-reweighted learning (arXiv:2605.19447).
 
 The task reward decides the direction: A_i is GRPO's group-normalized episode advantage. Environment
 feedback adjusts placement and magnitude: a lagged teacher (synced every ``teacher_sync_interval``
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from serl_bench.errors import ConfigError
 from serl_bench.methods import register_method
 from serl_bench.training import TrainingMethod, episode_advantages
 
@@ -42,35 +43,54 @@ def serl_token_advantages(advantage: float, old_logprobs: torch.Tensor, teacher_
 
 @register_method("serl", kind="rl")
 class SERL(TrainingMethod):
-    """SERL: reward sets the direction, hindsight feedback reweights action tokens (DESIGN §6)."""
+    """SERL: reward sets the direction, hindsight feedback reweights action tokens.
+
+    Args:
+        lambda0: initial weight of the teacher signal in the token advantage.
+        decay_steps: updates over which lambda decays linearly to 0 (then the update is GRPO's).
+        weight_clip: clip c of the token weights w_t to [1 - c, 1 + c].
+        teacher_sync_interval: updates between syncs of the lagged teacher with the policy.
+    """
 
     uses_feedback = True
     uses_teacher = True
 
-    def __init__(self) -> None:
+    def __init__(self, lambda0: float = 0.5, decay_steps: int = 50, weight_clip: float = 0.2,
+                 teacher_sync_interval: int = 10) -> None:
+        if not 0.0 <= lambda0 <= 1.0:
+            raise ConfigError(f"serl: lambda0 must be in [0, 1], got {lambda0}")
+        if not 0.0 <= weight_clip < 1.0:
+            raise ConfigError(f"serl: weight_clip must be in [0, 1), got {weight_clip}")
+        if decay_steps < 0 or teacher_sync_interval < 1:
+            raise ConfigError("serl: decay_steps must be >= 0 and teacher_sync_interval >= 1")
+        self.lambda0, self.decay_steps, self.weight_clip = float(lambda0), int(decay_steps), float(weight_clip)
+        self.teacher_sync_interval = int(teacher_sync_interval)
         self._weights: list[torch.Tensor] = []
-        self._lambda = 0.0
+        self._lambda = lambda_at(0, self.lambda0, self.decay_steps)
 
-    def step_advantages(self, group, config):
+    def begin_update(self, update):
+        self._lambda = lambda_at(update, self.lambda0, self.decay_steps)
+        self._weights = []
+
+    @property
+    def teacher_active(self):
+        return self._lambda > 0
+
+    def step_advantages(self, group):
         return episode_advantages(group)
 
     def teacher_needed(self, sample):
         # A_t = A_i * (...) is zero when A_i is, and only action tokens are reweighted.
         return sample.teacher_prompt_ids is not None and sample.advantage != 0 and any(sample.action_mask)
 
-    def teacher_weight(self, update, config):
-        self._lambda = lambda_at(update, config.lambda0, config.decay_steps)
-        self._weights = []
-        return self._lambda
-
-    def token_advantages(self, sample, old_logprobs, teacher_logprobs, update, config):
+    def token_advantages(self, sample, current, old, teacher):
         import torch
 
-        if teacher_logprobs is None or self._lambda <= 0:
-            return torch.full_like(old_logprobs, sample.advantage)
-        mask = torch.tensor(sample.action_mask, dtype=torch.bool, device=old_logprobs.device)
-        advantages, weights = serl_token_advantages(sample.advantage, old_logprobs, teacher_logprobs, mask,
-                                                    self._lambda, config.weight_clip)
+        if teacher is None or self._lambda <= 0:
+            return torch.full_like(current, sample.advantage)
+        mask = torch.tensor(sample.action_mask, dtype=torch.bool, device=current.device)
+        advantages, weights = serl_token_advantages(sample.advantage, old, teacher, mask, self._lambda,
+                                                    self.weight_clip)
         self._weights.append(weights[mask])
         return advantages
 

@@ -12,9 +12,9 @@ from typing import Any
 
 from serl_bench.agents import LLMAgent
 from serl_bench.methods import AgentStep, register_method
-from serl_bench.rollouts import play
+from serl_bench.rollouts import play_batch
 from serl_bench.training import TrainingMethod
-from serl_bench.trajectories import Batch, Group
+from serl_bench.trajectories import Batch
 
 
 class ExpertInLLMFormat(LLMAgent):
@@ -30,6 +30,9 @@ class ExpertInLLMFormat(LLMAgent):
         self._env = env.unwrapped
         self._rng = random.Random(seed)
 
+    def request(self, observation, info):
+        return None  # it answers itself; nothing to generate
+
     def act(self, observation: str, info: Mapping[str, Any]) -> AgentStep:
         messages = self.messages(observation, info)
         admissible = list(info.get("admissible_actions") or [])
@@ -42,7 +45,7 @@ class ExpertInLLMFormat(LLMAgent):
         ids = tokenizer(response, add_special_tokens=False).input_ids + [tokenizer.eos_token_id]
         self._steps.append((observation, action))
         return AgentStep(action=action, prompt=None, response=response, action_span=(8, 8 + len(action)),
-                         extra={"messages": messages, "response_token_ids": ids})
+                         messages=tuple(messages), token_ids=tuple(ids))
 
 
 @register_method("sft", kind="distillation")
@@ -51,15 +54,11 @@ class SFT(TrainingMethod):
 
     def collect(self, trainer, update: int) -> Batch:
         c = trainer.config
-        task_ids = trainer.envs[0].unwrapped.task_ids
-        groups = []
-        for k in range(c.tasks_per_update):
-            task = task_ids[trainer.task_rng.randrange(len(task_ids))]
-            demonstrator = ExpertInLLMFormat(trainer.backend, history=c.history)
-            demo = play(trainer.envs[k], demonstrator, task_id=task, seed=c.seed + update, max_steps=c.max_steps,
-                        policy="expert")
-            groups.append(Group(task_id=demo.task_id, trajectories=(demo,)))
-        return Batch(groups=tuple(groups))
+        plan = trainer.plan(update, group_size=1)
+        envs = trainer.envs[: len(plan.task_ids)]
+        demonstrators = [ExpertInLLMFormat(trainer.backend, history=c.history) for _ in envs]
+        played = play_batch(envs, demonstrators, plan.episodes(), max_steps=c.max_steps, policy="expert")
+        return Batch(groups=tuple(plan.groups([trials[-1] for trials in played])))
 
-    def step_advantages(self, group, config):
+    def step_advantages(self, group):
         return [[1.0] * t.length for t in group.trajectories]

@@ -109,27 +109,75 @@ def _first_difference(first: list[tuple], second: list[tuple]) -> int | None:
 
 
 def _play(env: gym.Env, seed: int, steps: int, problems: list[str]) -> list[tuple]:
-    """Reset with ``seed`` and alternate valid and malformed actions; the trace of what came back."""
-    rng = random.Random(seed)
-    obs, info = env.reset(seed=seed)
+    """Reset with ``seed`` and alternate valid and malformed actions (played by the rollout engine, as every
+    episode is); the trace of what came back."""
+    from serl_bench.errors import SerlBenchError
+    from serl_bench.rollouts import play
+
+    tape = _Tape(env)
+    try:
+        trajectory = play(tape, _Probe(), task_id=None, seed=seed, max_steps=steps)
+    except SerlBenchError as exc:
+        trajectory = None
+        problems.append(f"raised {exc!r:.200}")
+    if trajectory is not None and trajectory.error:
+        where = f"step({tape.attempted!r:.40})" if tape.attempted is not _NOTHING else "reset"
+        problems.append(f"{where} raised {trajectory.error:.200}")
+    if not tape.trace:
+        return []
+    obs, info = tape.trace[0]
     problems += _info_problems(info, "reset")
     trace = [(obs, _contract_view(info))]
-    for i in range(steps):
-        admissible = info.get("admissible_actions") or ["look"]
-        action = rng.choice(admissible) if i % 2 == 0 else MALFORMED_ACTIONS[(i // 2) % len(MALFORMED_ACTIONS)]
-        try:
-            obs, reward, terminated, truncated, info = env.step(action)
-        except Exception as exc:
-            problems.append(f"step({action!r:.40}) raised {exc!r}")
-            break
+    for i, (action, obs, reward, terminated, truncated, info) in enumerate(tape.trace[1:]):
         where = f"step {i + 1} ({action!r:.40})"
         problems += _info_problems(info, where)
-        if not isinstance(info.get("feedback"), str) or not info["feedback"]:
+        if not isinstance(info, dict) or not isinstance(info.get("feedback"), str) or not info["feedback"]:
             problems.append(f"{where}: feedback must be non-empty text after a step")
         trace.append((obs, reward, terminated, truncated, _contract_view(info)))
-        if terminated or truncated:
-            break
     return trace
+
+
+_NOTHING = object()
+
+
+class _Probe:
+    """Alternates a random admissible action with a malformed one (`MALFORMED_ACTIONS`)."""
+
+    trials = 1
+
+    def reset(self, env: gym.Env, observation: str, info: dict, *, seed: int) -> None:
+        self.rng, self.i = random.Random(seed), 0
+
+    def request(self, observation: str, info: dict) -> None:
+        return None
+
+    def act(self, observation: str, info: dict) -> Any:
+        from serl_bench.methods import AgentStep
+
+        admissible = (info.get("admissible_actions") if isinstance(info, dict) else None) or ["look"]
+        i, self.i = self.i, self.i + 1
+        action = self.rng.choice(admissible) if i % 2 == 0 else MALFORMED_ACTIONS[(i // 2) % len(MALFORMED_ACTIONS)]
+        return AgentStep(action=action)
+
+
+class _Tape(gym.Wrapper):
+    """Records what ``reset`` and ``step`` return, and the action being tried."""
+
+    def __init__(self, env: gym.Env) -> None:
+        super().__init__(env)
+        self.trace: list[tuple] = []
+        self.attempted: Any = _NOTHING
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        obs, info = self.env.reset(seed=seed, options=None if options == {"task_id": None} else options)
+        self.trace = [(obs, info)]
+        return obs, info
+
+    def step(self, action: Any):
+        self.attempted = action
+        result = self.env.step(action)
+        self.trace.append((action, *result))
+        return result
 
 
 def _contract_view(info: dict) -> tuple:

@@ -17,7 +17,8 @@ class EnvEntry:
     name: str  #: short name used on the command line, e.g. ``alfworld``
     id: str  #: Gymnasium id, e.g. ``serl/ALFWorld-v0``
     entry_point: str  #: ``module:Class``, imported on first ``make``
-    default_split: str
+    default_split: str  #: the split evaluations use by default (the test split)
+    train_split: str  #: the split training uses by default
     splits: dict[str, str]  #: split name -> source (``procedural``, ``official``, ...)
     task_types: tuple[str, ...]
     description: str
@@ -39,6 +40,7 @@ def _alfworld() -> EnvEntry:
         id="serl/ALFWorld-v0",
         entry_point="serl_bench.envs.alfworld._env:ALFWorldEnv",
         default_split="procgen-test",
+        train_split="procgen-train",
         splits={**SPLIT_SOURCES, "<path>": "user"},
         task_types=TASK_TYPES,
         description="ALFWorld text household tasks on the real alfworld/textworld/fast-downward engine",
@@ -57,6 +59,7 @@ def _webshop() -> EnvEntry:
         id="serl/WebShop-v0",
         entry_point="serl_bench.envs.webshop._env:WebShopEnv",
         default_split="test",
+        train_split="train",
         splits=dict(SPLIT_SOURCES),
         task_types=CATEGORIES,
         description="WebShop: search, read and buy on a real Flask shop (text over HTTP, or headless Chromium)",

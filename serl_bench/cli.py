@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import inspect
+import enum
 import json
 import sys
+import types
+import typing
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
@@ -24,21 +26,40 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _add_config_args(parser: argparse.ArgumentParser, config_cls: type) -> None:
-    """One flag per field of a config dataclass; help text comes from the field's metadata."""
+    """One flag per field of a config dataclass; help text comes from the field's metadata, choices from
+    the field's type where it is a closed set (a StrEnum)."""
+    hints = typing.get_type_hints(config_cls)
     for f in dataclasses.fields(config_cls):
         flag, help_ = "--" + f.name.replace("_", "-"), f.metadata.get("help", "")
-        if f.type.startswith("dict"):
+        kind = _base_type(hints[f.name])
+        if kind is dict:
             parser.add_argument(flag.removesuffix("s"), dest=f.name, action="append", default=[],
                                 metavar="KEY=VALUE", help=f"{help_} (repeatable; VALUE is read as JSON if it can be)")
             continue
-        if f.type == "bool":
+        if kind is bool:
             parser.add_argument(flag, action="store_true", help=help_)
             continue
         required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
-        kind = {"int": int, "float": float}.get(f.type.split(" ")[0], str)
         default = None if required else f.default
-        parser.add_argument(flag, type=kind, required=required, default=default,
-                            help=f"{help_}" + ("" if required or default is None else f" (default: {default})"))
+        extra: dict[str, Any] = {}
+        if isinstance(kind, type) and issubclass(kind, enum.Enum):
+            extra["choices"] = [member.value for member in kind]
+            kind = str
+        elif kind not in (int, float):
+            kind = str
+        shown = default.value if isinstance(default, enum.Enum) else default
+        parser.add_argument(flag, type=kind, required=required, default=shown, **extra,
+                            help=f"{help_}" + ("" if required or default is None else f" (default: {shown})"))
+
+
+def _base_type(hint: Any) -> Any:
+    """``int`` for ``int``, ``str`` for ``str | None``, ``dict`` for ``dict[str, Any]``."""
+    origin = typing.get_origin(hint)
+    if origin is dict:
+        return dict
+    if origin in (typing.Union, types.UnionType):
+        return next(_base_type(a) for a in typing.get_args(hint) if a is not type(None))
+    return hint
 
 
 def _key_values(pairs: list[str], flag: str) -> dict[str, Any]:
@@ -55,11 +76,14 @@ def _key_values(pairs: list[str], flag: str) -> dict[str, Any]:
 
 
 def _config_from(args: argparse.Namespace, config_cls: type) -> Any:
+    hints = typing.get_type_hints(config_cls)
     values = {}
     for f in dataclasses.fields(config_cls):
-        value = getattr(args, f.name)
-        if f.type.startswith("dict"):
+        value, kind = getattr(args, f.name), _base_type(hints[f.name])
+        if kind is dict:
             value = _key_values(value, "--" + f.name.replace("_", "-").removesuffix("s"))
+        elif isinstance(kind, type) and issubclass(kind, enum.Enum) and value is not None:
+            value = kind(value)
         values[f.name] = value
     return config_cls(**values)
 
@@ -143,9 +167,8 @@ def _cmd_methods(args: argparse.Namespace) -> int:
     from .methods import list_methods
 
     specs = list_methods()
-    rows = [{"name": s.name, "kind": s.kind, "source": s.source, "summary": s.summary,
-             "arguments": {k: ("<required>" if v is inspect.Parameter.empty else v)
-                           for k, v in s.parameters().items()}} for s in specs]
+    rows = [{"name": s.name, "kind": s.kind, "source": s.source, "summary": s.summary, "arguments": s.arguments()}
+            for s in specs]
     if args.json:
         print(json.dumps(rows, indent=2, default=repr))
         return 0

@@ -34,8 +34,9 @@ from .results import (
     software_versions,
     summarize,
 )
-from .rollouts import make_env, play_trials
+from .rollouts import EpisodeSpec, make_env, play_batch
 from .rundir import RunDir, new_run_path
+from .trajectories import Trajectory
 
 
 @dataclass(frozen=True)
@@ -117,20 +118,8 @@ def _run(config: EvalConfig, env_name: str, split: str, env: gym.Env, agent: Age
     out = Path(out) if out else new_run_path(f"{config.method}-{env_name}-{time.strftime('%Y%m%d-%H%M%S')}")
     run_id = out.name
     run = RunDir.open(out, resolved, resume=resume)
-    done = {r["episode"] for r in run.read_episodes()}
-    todo = [i for i in range(n_episodes) if i not in done]
-    bar = _episode_bar(progress, n_episodes, len(done), f"eval {config.method} on {env_name}/{split}")
-    wins = 0
-    for ran, i in enumerate(todo, 1):
-        record = run_episode(env, agent, task_id=task_ids[i % len(task_ids)], seed=config.seed + i,
-                             episode=i, max_steps=config.max_steps)
-        run.append_episode(asdict(record))
-        wins += record.won
-        if bar is not None:
-            bar.set_postfix_str(f"success {wins}/{ran}", refresh=False)
-            bar.update(1)
-    if bar is not None:
-        bar.close()
+    play_into(run, [env], [agent], eval_episodes(task_ids, n_episodes, config.seed), max_steps=config.max_steps,
+              progress=progress, desc=f"eval {config.method} on {env_name}/{split}")
     model = getattr(agent, "model_info", None)
     record = results_record(run, run_id, method=config.method, method_args=method_args, env=env_name, split=split,
                             split_source=env.unwrapped.split.source,
@@ -138,6 +127,42 @@ def _run(config: EvalConfig, env_name: str, split: str, env: gym.Env, agent: Age
                             model=asdict(model) if model is not None else None)
     run.write_results(record.to_json())
     return RunResult(path=run.path, record=record)
+
+
+def eval_episodes(task_ids: list[str], episodes: int, seed: int) -> list[EpisodeSpec]:
+    """The evaluation protocol: episode ``i`` plays task ``i mod len(task_ids)`` with seed ``seed + i``."""
+    return [EpisodeSpec(task_ids[i % len(task_ids)], seed + i) for i in range(episodes)]
+
+
+def play_into(run: RunDir, envs: list[gym.Env], agents: list[Agent], episodes: list[EpisodeSpec], *,
+              max_steps: int, progress: bool, desc: str, policy: str | None = None) -> None:
+    """Play the episodes the run's log lacks (``agents[i % len(agents)]`` plays episode ``i``) and append each
+    one's record as it finishes, in episode order, so a resumed run writes the log an uninterrupted one does."""
+    done = {r["episode"] for r in run.read_episodes()}
+    todo = [i for i in range(len(episodes)) if i not in done]
+    bar = _episode_bar(progress, len(episodes), len(done), desc)
+    finished: dict[int, EpisodeRecord] = {}
+    wins, ran = 0, 0
+
+    unwritten = list(todo)
+
+    def on_done(k: int, trials: tuple) -> None:
+        nonlocal wins, ran
+        i = todo[k]
+        finished[i] = episode_record(i, episodes[i], trials)
+        while unwritten and unwritten[0] in finished:  # write in episode order
+            run.append_episode(asdict(finished.pop(unwritten.pop(0))))
+        wins, ran = wins + trials[-1].won, ran + 1
+        if bar is not None:
+            bar.set_postfix_str(f"success {wins}/{ran}", refresh=False)
+            bar.update(1)
+
+    try:
+        play_batch(envs, [agents[i % len(agents)] for i in todo], [episodes[i] for i in todo], max_steps=max_steps,
+                   policy=policy, on_done=on_done)
+    finally:
+        if bar is not None:
+            bar.close()
 
 
 def _episode_bar(progress: bool, total: int, initial: int, desc: str):
@@ -148,12 +173,10 @@ def _episode_bar(progress: bool, total: int, initial: int, desc: str):
     return tqdm(total=total, initial=initial, desc=desc, unit="ep")
 
 
-def run_episode(env: gym.Env, agent: Agent, *, task_id: str, seed: int, episode: int = 0,
-                max_steps: int = 50) -> EpisodeRecord:
-    """Play one episode (one or more trials) and summarize it as a line of the episode log."""
-    attempts = play_trials(env, agent, task_id=task_id, seed=seed, max_steps=max_steps)
+def episode_record(episode: int, spec: EpisodeSpec, attempts: tuple[Trajectory, ...]) -> EpisodeRecord:
+    """One line of the episode log: an episode's trials, summarized."""
     last = attempts[-1]
-    return EpisodeRecord(episode=episode, task_id=task_id, task_type=last.task_type, seed=seed,
+    return EpisodeRecord(episode=episode, task_id=str(spec.task_id), task_type=last.task_type, seed=spec.seed,
                          steps=sum(t.length for t in attempts), won=last.won, score=last.score,
                          total_reward=sum(t.total_reward for t in attempts), truncated=last.truncated,
                          actions=[s.action for t in attempts for s in t.steps], error=last.error,

@@ -21,6 +21,8 @@ from __future__ import annotations
 import importlib
 import inspect
 import json
+import math
+import re
 import sys
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
@@ -31,6 +33,7 @@ from typing import Any, Literal
 import gymnasium as gym
 
 from .errors import ConfigError, UnknownNameError
+from .models import Generation, Message, SamplingParams
 
 MethodKind = Literal["non-learning", "prompting", "rl", "distillation"]
 ENTRY_POINT_GROUP = "serl_bench.methods"
@@ -38,18 +41,37 @@ ENTRY_POINT_GROUP = "serl_bench.methods"
 
 @dataclass(frozen=True)
 class AgentStep:
-    """What an agent decided at one step: the action, and for LLM agents the prompt and full response."""
+    """What an agent decided at one step: the action, and for LLM agents what the model saw and said."""
 
     action: str
-    prompt: str | None = None
-    response: str | None = None
+    prompt: str | None = None  #: the prompt as the model saw it
+    response: str | None = None  #: the model's full response
     action_span: tuple[int, int] | None = None  #: where ``action`` sits in ``response`` (characters)
     error: str | None = None  #: why the response held no valid action (the step is then an invalid one)
-    extra: Mapping[str, Any] = field(default_factory=dict)  #: kept in the step record (messages, token ids)
+    messages: tuple[Message, ...] | None = None  #: the chat the model was given
+    token_ids: tuple[int, ...] | None = None  #: the response's sampled tokens, where the backend gives them
+    logprobs: tuple[float, ...] | None = None  #: their log-probabilities under the sampler
+    extra: Mapping[str, Any] = field(default_factory=dict)  #: kept in the step record
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """What a model-backed agent asks its backend for at one step. The rollout engine batches the requests
+    of every episode it plays that share a backend into one ``generate`` call, then hands each generation
+    back to its agent's `Agent.respond`."""
+
+    backend: Any  #: a `serl_bench.models.Backend`
+    messages: tuple[Message, ...]
+    sampling: SamplingParams
+    seed: int | None  #: this step's sampling seed (see `serl_bench.rollouts.step_seed`)
 
 
 class Agent(ABC):
-    """A policy over a text environment: `reset` at the start of each episode, then `act` each step."""
+    """A policy over a text environment: `reset` at the start of each episode, then `act` each step.
+
+    Agents that call a model may also implement `request` and `respond`: the rollout engine then asks all
+    episodes' agents first and generates for them in one batch (the result equals calling `act`).
+    """
 
     def reset(self, env: gym.Env, observation: str, info: Mapping[str, Any], *, seed: int) -> None:  # noqa: B027
         """Start an episode of ``env`` (seeded with ``seed``, so episodes are reproducible one by one)."""
@@ -57,6 +79,15 @@ class Agent(ABC):
     @abstractmethod
     def act(self, observation: str, info: Mapping[str, Any]) -> AgentStep:
         """Choose the next action from the latest observation and info."""
+
+    def request(self, observation: str, info: Mapping[str, Any]) -> GenerationRequest | None:
+        """The generation this step needs, for batching; None: the engine calls `act` instead."""
+        return None
+
+    def respond(self, observation: str, info: Mapping[str, Any], request: GenerationRequest,
+                generation: Generation) -> AgentStep:
+        """This step's decision from the generation answering `request` (agents that implement `request`)."""
+        raise NotImplementedError(f"{type(self).__name__}.request returned a request but respond is missing")
 
     #: Attempts per task in one evaluation episode (Reflexion uses several); the episode ends at the first win.
     trials: int = 1
@@ -70,7 +101,7 @@ class MethodSpec:
     """A registered method."""
 
     name: str
-    factory: Callable[..., Agent]
+    factory: Callable[..., Any]  #: builds an `Agent` (eval) or a `TrainingMethod` (run)
     kind: MethodKind
     summary: str
     source: str  #: ``bundled`` or the module that registered it
@@ -79,6 +110,13 @@ class MethodSpec:
         """Arguments the factory takes, with their defaults (``inspect.Parameter.empty`` if required)."""
         return {p.name: p.default for p in inspect.signature(self.factory).parameters.values()
                 if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
+
+    def arguments(self) -> list[dict[str, Any]]:
+        """Each argument with its default (None where required) and its help, from the docstring's ``Args:``."""
+        helps = argument_help(self.factory)
+        return [{"name": name, "default": None if default is inspect.Parameter.empty else default,
+                 "required": default is inspect.Parameter.empty, "help": helps.get(name, "")}
+                for name, default in self.parameters().items()]
 
 
 _REGISTRY: dict[str, MethodSpec] = {}
@@ -91,7 +129,7 @@ def register_method(name: str, *, kind: MethodKind = "non-learning", summary: st
     def decorator(factory: Callable[..., Agent]) -> Callable[..., Agent]:
         module = getattr(factory, "__module__", "") or ""
         source = "bundled" if module.startswith("serl_bench.") else module
-        doc = summary or (inspect.getdoc(factory) or "").split("\n", 1)[0]
+        doc = summary or re.sub(r"``?([^`]+)``?", r"\1", (inspect.getdoc(factory) or "").split("\n", 1)[0])
         existing = _REGISTRY.get(name)
         if existing is not None and existing.factory is not factory:
             raise ConfigError(f"method {name!r} is already registered by {existing.source}")
@@ -130,8 +168,9 @@ def get_method(name: str) -> MethodSpec:
     return _REGISTRY[name]
 
 
-def build_method(name: str, **kwargs: Any) -> tuple[Agent, dict[str, Any]]:
-    """Build method ``name``; returns the agent and every argument it was built with, defaults included."""
+def build_method(name: str, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
+    """Build method ``name``; returns the agent (or training method) and every argument it was built with,
+    defaults included."""
     spec = get_method(name)
     signature = inspect.signature(spec.factory)
     try:
@@ -139,12 +178,63 @@ def build_method(name: str, **kwargs: Any) -> tuple[Agent, dict[str, Any]]:
     except TypeError as exc:
         raise ConfigError(f"method {name!r}: {exc}; it takes {_describe(spec)}") from None
     bound.apply_defaults()
-    args = dict(bound.arguments)
+    args = _check_types(name, spec, dict(bound.arguments))
     try:
         json.dumps(args)
     except TypeError:
         raise ConfigError(f"method {name!r}: arguments must be JSON values to be recorded: {args!r}") from None
     return spec.factory(**args), args
+
+
+def argument_help(factory: Callable) -> dict[str, str]:
+    """``name -> help`` from the ``Args:`` section of a factory's docstring (its class's or its ``__init__``'s)."""
+    docs = [inspect.getdoc(factory) or ""]
+    if inspect.isclass(factory):
+        docs.append(inspect.getdoc(factory.__init__) or "")
+    helps: dict[str, str] = {}
+    for doc in docs:
+        lines = doc.splitlines()
+        if "Args:" not in (line.strip() for line in lines):
+            continue
+        start = [line.strip() for line in lines].index("Args:") + 1
+        name, indent = None, None
+        for line in lines[start:]:
+            if not line.strip():
+                break
+            depth = len(line) - len(line.lstrip())
+            match = re.match(r"^\s+([A-Za-z_]\w*)(?:\s*\([^)]*\))?:\s*(.*)$", line)
+            if match and (indent is None or depth <= indent):
+                name, indent = match.group(1), depth
+                helps[name] = match.group(2).strip()
+            elif name is not None:
+                helps[name] = f"{helps[name]} {line.strip()}".strip()
+    return helps
+
+
+def _check_types(name: str, spec: MethodSpec, args: dict[str, Any]) -> dict[str, Any]:
+    """Arguments whose default is a number or a flag must be one: ``epsilon=x`` is refused, ``3`` for a float
+    default becomes ``3.0``."""
+    checked = dict(args)
+    for key, default in spec.parameters().items():
+        value = args.get(key)
+        if default is inspect.Parameter.empty or default is None or value is None or value == default:
+            continue
+        kind = type(default)
+        if kind is bool and not isinstance(value, bool):
+            raise ConfigError(f"method {name!r}: {key} must be true or false, got {value!r}")
+        if kind in (int, float) and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            raise ConfigError(f"method {name!r}: {key} must be a number, got {value!r}")
+        if kind is int and isinstance(value, float):
+            if not value.is_integer():
+                raise ConfigError(f"method {name!r}: {key} must be a whole number, got {value!r}")
+            checked[key] = int(value)
+        elif kind is float and isinstance(value, int):
+            checked[key] = float(value)
+        if kind in (int, float) and not math.isfinite(checked[key]):
+            raise ConfigError(f"method {name!r}: {key} must be finite, got {value!r}")
+        if kind is str and not isinstance(value, str):
+            raise ConfigError(f"method {name!r}: {key} must be text, got {value!r}")
+    return checked
 
 
 def _describe(spec: MethodSpec) -> str:

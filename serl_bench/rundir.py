@@ -82,6 +82,26 @@ class RunDir:
     def write_results(self, text: str) -> None:
         _write_atomic(self.results_path, text)
 
+    @property
+    def metrics_path(self) -> Path:
+        return self.path / "metrics.jsonl"
+
+    def append_metrics(self, metrics: Mapping[str, Any]) -> None:
+        """One update's metrics as a line of ``metrics.jsonl``."""
+        with open(self.metrics_path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(dict(metrics), sort_keys=True) + "\n")
+
+    def read_metrics(self) -> list[dict[str, Any]]:
+        if not self.metrics_path.exists():
+            return []
+        return [json.loads(line) for line in self.metrics_path.read_text().splitlines() if line.strip()]
+
+    def trim_metrics(self, before: int) -> None:
+        """Drop metric lines of updates that the checkpoint being resumed does not include."""
+        if self.metrics_path.exists():
+            kept = [m for m in self.read_metrics() if m.get("update", -1) < before]
+            self.metrics_path.write_text("".join(json.dumps(m, sort_keys=True) + "\n" for m in kept))
+
 
 def new_run_path(name: str) -> Path:
     """``runs/<name>``, or ``runs/<name>-2``, ``-3``... where that is taken."""

@@ -32,15 +32,25 @@ class StepRecord:
     anchor: str | None  #: anchor of the state the step started from
     reward: float
     done: bool  #: the episode ended with this step (terminated or truncated)
-    prompt: str | None = None  #: the prompt an LLM agent saw
+    prompt: str | None = None  #: the prompt an LLM agent saw, as the model saw it (chat template applied)
     response: str | None = None  #: its full response
     action_span: tuple[int, int] | None = None  #: characters of ``response`` that hold the action
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    parse_error: str | None = None  #: why the response held no usable action (an invalid step), else None
+    messages: tuple[dict[str, str], ...] | None = None  #: the chat an LLM agent was given (None otherwise)
+    response_token_ids: tuple[int, ...] | None = None  #: the sampled tokens of ``response``, where recorded
+    response_logprobs: tuple[float, ...] | None = None  #: their log-probabilities under the sampler
+    extra: Mapping[str, Any] = field(default_factory=dict)  #: env- or agent-specific data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> StepRecord:
-        span = data.get("action_span")
-        return cls(**{**data, "action_span": tuple(span) if span is not None else None})
+        def tup(key: str) -> tuple | None:
+            value = data.get(key)
+            return tuple(value) if value is not None else None
+
+        messages = data.get("messages")
+        return cls(**{**data, "action_span": tup("action_span"), "response_token_ids": tup("response_token_ids"),
+                      "response_logprobs": tup("response_logprobs"),
+                      "messages": tuple(dict(m) for m in messages) if messages is not None else None})
 
 
 @dataclass(frozen=True)

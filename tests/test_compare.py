@@ -72,7 +72,7 @@ def test_compare_plots_learning_curves_of_real_training_runs(tmp_path, small_spl
     from serl_bench.training import TrainConfig, train
 
     config = TrainConfig(method="grpo", model=str(looking_model), updates=2, eval_every=1, split="procgen-test",
-                         eval_split="procgen-test", train_games_per_type=2, eval_games_per_type=2, tasks_per_update=1,
+                         eval_split="procgen-test", env_args={"games_per_type": 2}, tasks_per_update=1,
                          group_size=2, max_steps=2, max_new_tokens=4, eval_episodes=2, minibatch=8, micro_batch=4,
                          history=0)
     trained = train(config, out=tmp_path / "grpo", progress=False).path

@@ -47,18 +47,18 @@ def test_a_killed_run_resumes_without_losing_or_repeating_episodes(small_split, 
     import serl_bench.harness as harness
 
     whole = evaluate(config("random", episodes=6), out=tmp_path / "whole", progress=False)
-    real = harness.run_episode
+    real = harness.episode_record
 
-    def dies_at_episode_3(*args, **kwargs):
-        if kwargs["episode"] == 3:
+    def dies_at_episode_3(episode, *args, **kwargs):
+        if episode == 3:
             raise KeyboardInterrupt
-        return real(*args, **kwargs)
+        return real(episode, *args, **kwargs)
 
-    monkeypatch.setattr(harness, "run_episode", dies_at_episode_3)
+    monkeypatch.setattr(harness, "episode_record", dies_at_episode_3)
     with pytest.raises(KeyboardInterrupt):
         evaluate(config("random", episodes=6), out=tmp_path / "killed", progress=False)
     assert len((tmp_path / "killed" / "episodes.jsonl").read_text().splitlines()) == 3
-    monkeypatch.setattr(harness, "run_episode", real)
+    monkeypatch.setattr(harness, "episode_record", real)
     resumed = evaluate(config("random", episodes=6), out=tmp_path / "killed", resume=True, progress=False)
     assert (resumed.path / "episodes.jsonl").read_bytes() == (whole.path / "episodes.jsonl").read_bytes()
     assert resumed.record.episodes_sha256 == whole.record.episodes_sha256

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import replace
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import gymnasium as gym
 
-from serl_bench.methods import Agent, AgentStep
+from serl_bench.methods import Agent, AgentStep, GenerationRequest
 from serl_bench.models import Backend, Generation, Message, ModelInfo, SamplingParams
+from serl_bench.rollouts import step_seed
 
 from ._format import PromptFormat, format_for, parse_action
 
@@ -63,28 +63,25 @@ class LLMAgent(Agent):
                                       actions=shown, steps=len(self._steps))
         return [{"role": "user", "content": content}]
 
-    def sampling_for_step(self) -> SamplingParams:
-        """This step's sampling parameters: seeded per episode and step, so rollouts are reproducible."""
-        if self.sampling.temperature == 0:
-            return self.sampling
-        return replace(self.sampling, seed=self._seed * 1000 + len(self._steps))
+    def request(self, observation: str, info: Mapping[str, Any]) -> GenerationRequest:
+        seed = step_seed(self._seed, len(self._steps)) if self.sampling.temperature > 0 else None
+        return GenerationRequest(self.backend, tuple(self.messages(observation, info)), self.sampling, seed)
 
     def act(self, observation: str, info: Mapping[str, Any]) -> AgentStep:
-        messages = self.messages(observation, info)
-        return self.decide(observation, info, messages, self.backend.generate([messages], self.sampling_for_step())[0])
+        request = self.request(observation, info)
+        generation = self.backend.generate([list(request.messages)], request.sampling, seeds=[request.seed])[0]
+        return self.respond(observation, info, request, generation)
 
-    def decide(self, observation: str, info: Mapping[str, Any], messages: list[Message],
-               generation: Generation) -> AgentStep:
-        """Turn a generation into this step's action, and remember the step (batched rollouts call this)."""
+    def respond(self, observation: str, info: Mapping[str, Any], request: GenerationRequest,
+                generation: Generation) -> AgentStep:
+        """Turn a generation into this step's action, and remember the step."""
         parsed = parse_action(generation.text, list(info.get("admissible_actions") or []))
         action = parsed.action or ""
         self._steps.append((observation, action if parsed.action else f"(invalid: {parsed.error})"))
-        extra: dict[str, Any] = {"messages": messages}
-        if generation.token_ids is not None:
-            extra["response_token_ids"] = list(generation.token_ids)
-        return AgentStep(action=action, prompt=generation.prompt or _flatten(messages), response=generation.text,
-                         action_span=parsed.span, error=parsed.error, extra=extra)
+        return AgentStep(action=action, prompt=generation.prompt or _flatten(request.messages),
+                         response=generation.text, action_span=parsed.span, error=parsed.error,
+                         messages=request.messages, token_ids=generation.token_ids, logprobs=generation.logprobs)
 
 
-def _flatten(messages: list[Message]) -> str:
+def _flatten(messages: Sequence[Message]) -> str:
     return "\n".join(f"{m['role']}: {m['content']}" for m in messages)

@@ -58,14 +58,14 @@ def teacher_prompt(step: StepRecord, context: Context, task: str, spec: Feedback
     For an LLM agent the student's prompt is its last user message (the chat template is applied when the
     teacher scores it, see `teacher_messages`); for other policies, the observation they acted on.
     """
-    messages = step.extra.get("messages")
+    messages = step.messages
     student = messages[-1]["content"] if messages else (step.prompt or step.observation)
     return spec.teacher_template.format(student_prompt=student, context=context.text, task=task)
 
 
 def teacher_messages(step: StepRecord, context: Context, task: str, spec: FeedbackSpec) -> list[dict]:
     """The chat a teacher scores the student's response in: the student's, with the last turn extended."""
-    messages = list(step.extra.get("messages") or [{"role": "user", "content": ""}])
+    messages = [dict(m) for m in (step.messages or [{"role": "user", "content": ""}])]
     return [*messages[:-1], {"role": "user", "content": teacher_prompt(step, context, task, spec)}]
 
 

@@ -20,7 +20,7 @@ from serl_bench.envs import env_entry
 from serl_bench.errors import ConfigError
 from serl_bench.methods import build_method, get_method
 from serl_bench.options import option
-from serl_bench.rollouts import collect_group, make_env
+from serl_bench.rollouts import GroupPlan, collect_groups, make_env
 from serl_bench.trajectories import Batch
 
 from ._contexts import GroupContexts, build_contexts, teacher_prompt
@@ -99,11 +99,9 @@ def collect_feedback(config: FeedbackRunConfig, *, out: str | Path, progress: bo
     env = make_env(entry, config.split or entry.default_split, max_steps=max_steps, env_args=config.env_args,
                    progress=progress)
     try:
-        tasks = env.unwrapped.task_ids[: config.tasks]
-        groups = []
-        for k, task_id in enumerate(_bar(tasks, progress, f"rollouts ({config.group_size} per task)")):
-            groups.append(collect_group(env, policies, task_id=task_id, group_size=config.group_size,
-                                        seed=config.seed + 1000 * k, max_steps=max_steps, expert=expert))
+        plan = GroupPlan(tuple(env.unwrapped.task_ids[: config.tasks]), config.group_size, config.seed)
+        groups = collect_groups([env], [agent for _, agent in policies], plan, max_steps=max_steps,
+                                policies=[name for name, _ in policies], expert=expert, progress=progress)
     finally:
         env.close()
     batch = Batch(groups=tuple(groups))
@@ -112,14 +110,6 @@ def collect_feedback(config: FeedbackRunConfig, *, out: str | Path, progress: bo
     run = FeedbackRun(out=Path(out), batch=batch, contexts=contexts, seconds_building=time.perf_counter() - start)
     _write(run, spec)
     return run
-
-
-def _bar(items: list, progress: bool, desc: str):
-    if not progress:
-        return items
-    from tqdm.auto import tqdm
-
-    return tqdm(items, desc=desc, unit="task")
 
 
 def _write(run: FeedbackRun, spec: FeedbackSpec) -> None:

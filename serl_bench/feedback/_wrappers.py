@@ -20,38 +20,16 @@ import gymnasium as gym
 
 from serl_bench.errors import ConfigError
 from serl_bench.methods import AgentStep
-from serl_bench.trajectories import Group, StepRecord, Trajectory
+from serl_bench.rollouts import EpisodeRecorder
+from serl_bench.trajectories import Group, Trajectory
 
 from ._contexts import build_contexts
 from ._judge import Judge
 from ._spec import FeedbackSpec, Granularity
 
 
-class _Recorder:
-    """Turns reset/step calls into a `Trajectory`."""
-
-    def __init__(self) -> None:
-        self.steps: list[StepRecord] = []
-        self.obs, self.info, self.seed = "", {}, 0
-
-    def start(self, obs: str, info: dict, seed: int | None) -> None:
-        self.steps, self.obs, self.info, self.seed = [], obs, info, seed or 0
-
-    def record(self, action: Any, obs: str, reward: float, done: bool, info: dict) -> None:
-        prompt = response = None
-        if isinstance(action, AgentStep):
-            prompt, response = action.prompt, action.response
-        self.steps.append(StepRecord(
-            index=len(self.steps), observation=self.obs, action=_text(action), next_observation=obs,
-            feedback=info.get("feedback"), anchor=self.info.get("anchor"), reward=float(reward), done=done,
-            prompt=prompt, response=response))
-        self.obs, self.info = obs, info
-
-    def trajectory(self, truncated: bool) -> Trajectory:
-        info = self.info
-        return Trajectory(task_id=str(info.get("task_id", "")), task=str(info.get("task", "")),
-                          task_type=info.get("task_type"), seed=self.seed, steps=tuple(self.steps),
-                          won=bool(info.get("won")), score=float(info.get("score") or 0.0), truncated=truncated)
+def _decision(action: Any) -> AgentStep:
+    return action if isinstance(action, AgentStep) else AgentStep(action=action)
 
 
 def _text(action: Any) -> Any:
@@ -66,19 +44,20 @@ class HindsightWrapper(gym.Wrapper):
             raise ConfigError("anchor granularity pools a group's steps: use GroupEnv for it")
         super().__init__(env)
         self.feedback_spec, self.judge = spec, judge
-        self._recorder = _Recorder()
+        self._recorder = EpisodeRecorder("", 0)
         self._successes: dict[str, Trajectory] = {}
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         obs, info = self.env.reset(seed=seed, options=options)
-        self._recorder.start(obs, info, seed)
+        self._recorder = EpisodeRecorder((options or {}).get("task_id", ""), seed or 0)
+        self._recorder.start(obs, info)
         return obs, info
 
     def step(self, action: Any):
         obs, reward, terminated, truncated, info = self.env.step(_text(action))
-        self._recorder.record(action, obs, reward, terminated or truncated, info)
+        self._recorder.record(_decision(action), obs, reward, terminated, truncated, info)
         if terminated or truncated:
-            trajectory = self._recorder.trajectory(truncated=bool(truncated))
+            trajectory = self._recorder.trajectory()
             earlier = self._successes.get(trajectory.task_id)
             group = Group(trajectory.task_id, (trajectory, earlier) if earlier else (trajectory,))
             contexts = build_contexts(group, self.feedback_spec, self.judge)[0]
@@ -108,7 +87,7 @@ class GroupEnv:
         if len(self.envs) != size:
             raise ConfigError(f"GroupEnv got {len(self.envs)} envs for a group of {size}")
         self.feedback_spec, self.judge = spec, judge
-        self._recorders = [_Recorder() for _ in self.envs]
+        self._recorders = [EpisodeRecorder("", 0) for _ in self.envs]
         self._last: list[tuple] = []
         self._done = [True] * size
         self.group: Group | None = None  #: the finished group, once every episode has ended
@@ -123,8 +102,10 @@ class GroupEnv:
         options = {**(options or {}), "task_id": info0.get("task_id", (options or {}).get("task_id"))}
         firsts = [(obs0, info0)] + [env.reset(seed=None if seed is None else seed + i, options=options)
                                     for i, env in enumerate(self.envs[1:], 1)]
-        for i, (recorder, (obs, info)) in enumerate(zip(self._recorders, firsts, strict=True)):
-            recorder.start(obs, info, None if seed is None else seed + i)
+        self._recorders = [EpisodeRecorder(options["task_id"] or "", 0 if seed is None else seed + i)
+                           for i in range(len(self.envs))]
+        for recorder, (obs, info) in zip(self._recorders, firsts, strict=True):
+            recorder.start(obs, info)
         self._done = [False] * len(self.envs)
         self._last = [(obs, 0.0, False, False, info) for obs, info in firsts]
         self.group = None
@@ -139,7 +120,7 @@ class GroupEnv:
                 self._last[i] = (obs, 0.0, terminated, truncated, info)
                 continue
             obs, reward, terminated, truncated, info = env.step(_text(action))
-            self._recorders[i].record(action, obs, reward, terminated or truncated, info)
+            self._recorders[i].record(_decision(action), obs, reward, terminated, truncated, info)
             self._done[i] = bool(terminated or truncated)
             self._last[i] = (obs, reward, terminated, truncated, info)
         if self.done:
@@ -148,8 +129,7 @@ class GroupEnv:
         return obs, rewards, terminated, truncated, infos
 
     def _finish(self) -> None:
-        trajectories = tuple(r.trajectory(truncated=bool(last[3])) for r, last in zip(self._recorders, self._last,
-                                                                                        strict=True))
+        trajectories = tuple(r.trajectory() for r in self._recorders)
         self.group = Group(task_id=trajectories[0].task_id, trajectories=trajectories)
         contexts = build_contexts(self.group, self.feedback_spec, self.judge)
         self._last = [(obs, reward, term, trunc, {**info, "trajectory": trajectories[i], "hindsight": contexts[i]})

@@ -13,14 +13,18 @@ from ._resolve import ModelRef, bundled_gguf, resolve_model
 from ._types import Backend, Generation, Message, ModelInfo, SamplingParams
 
 __all__ = ["Backend", "EndpointError", "Generation", "HFBackend", "Message", "ModelInfo", "ModelRef",
-           "OpenAIBackend", "SamplingParams", "BACKENDS", "bundled_gguf", "make_backend", "resolve_model"]
+           "OpenAIBackend", "SamplingParams", "BACKENDS", "VLLMBackend", "bundled_gguf", "load_hf", "make_backend",
+           "pick_dtype", "resolve_model"]
+
+_LAZY = {"HFBackend": "._hf", "load_hf": "._hf", "pick_dtype": "._hf", "VLLMBackend": "._vllm"}
 
 
 def __getattr__(name: str):
-    if name == "HFBackend":
-        from ._hf import HFBackend
+    """The torch-backed pieces load on first use, so importing this package stays cheap."""
+    if name in _LAZY:
+        import importlib
 
-        return HFBackend
+        return getattr(importlib.import_module(_LAZY[name], __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
 from serl_bench.errors import ConfigError
 
+from ._decode import decode
 from ._resolve import ModelRef, resolve_model
 from ._types import Generation, Message, ModelInfo, SamplingParams
 
 
 def pick_dtype(dtype: str, device: str) -> Any:
-    """``auto``: bf16 on a GPU that supports it and on CPU (measured 2-3x faster decoding here), else fp32."""
+    """``auto``: bf16 on a GPU that supports it; on a CPU whichever of bf16 and fp32 multiplies faster here.
+
+    CPUs differ: with AMX or AVX-512 BF16, bf16 is 2-3x faster; without them (AVX-512 alone) bf16 matrix
+    products are emulated and about 3x *slower* than fp32. So it is measured, once per process.
+    """
     import torch
 
     if dtype != "auto":
@@ -21,7 +27,26 @@ def pick_dtype(dtype: str, device: str) -> Any:
         return getattr(torch, dtype)
     if device.startswith("cuda"):
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    return torch.bfloat16
+    return fast_cpu_dtype()
+
+
+@functools.cache
+def fast_cpu_dtype() -> Any:
+    """The faster of float32 and bfloat16 for a prefill-shaped matrix product on this CPU (about 0.2 s)."""
+    import time
+
+    import torch
+
+    def seconds(dtype: Any) -> float:
+        a, b = torch.randn(256, 576, dtype=dtype), torch.randn(576, 1536, dtype=dtype)
+        for _ in range(2):
+            a @ b
+        start = time.perf_counter()
+        for _ in range(8):
+            a @ b
+        return time.perf_counter() - start
+
+    return torch.bfloat16 if seconds(torch.bfloat16) < 0.8 * seconds(torch.float32) else torch.float32
 
 
 def load_hf(model: ModelRef | str | None, *, dtype: str = "auto", device: str = "auto") -> tuple[Any, Any, str]:
@@ -79,48 +104,31 @@ class HFBackend:
         """The prompt text the model sees: the chat template with the assistant turn opened."""
         return self.tokenizer.apply_chat_template(list(messages), tokenize=False, add_generation_prompt=True)
 
-    def generate(self, prompts: Sequence[Sequence[Message]], params: SamplingParams) -> list[Generation]:
+    def generate(self, prompts: Sequence[Sequence[Message]], params: SamplingParams, *,
+                 seeds: Sequence[int | None] | None = None) -> list[Generation]:
         texts = [self.render(p) for p in prompts]
+        seeds = list(seeds) if seeds is not None else [params.seed] * len(texts)
         out: list[Generation] = []
-        for start in range(0, len(texts), self.max_batch_size):
-            out += self._generate(texts[start:start + self.max_batch_size], params)
+        size = self.max_batch_size
+        for start in range(0, len(texts), size):
+            out += self._generate(texts[start:start + size], params, seeds[start:start + size])
         return out
 
-    def _generate(self, texts: list[str], params: SamplingParams) -> list[Generation]:
-        import torch
-
-        batch = self.tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(self.device)
-        sampling = params.temperature > 0
-        kwargs: dict[str, Any] = {"max_new_tokens": params.max_new_tokens, "do_sample": sampling,
-                                  "pad_token_id": self.tokenizer.pad_token_id, "return_dict_in_generate": True,
-                                  "output_scores": True}
-        if sampling:
-            kwargs.update(temperature=params.temperature, top_p=params.top_p)
-        else:  # greedy: no sampling knobs (transformers warns about them otherwise)
-            kwargs.update(temperature=None, top_p=None, top_k=None)
-        if params.stop:
-            kwargs.update(stop_strings=list(params.stop), tokenizer=self.tokenizer)
-        if params.seed is not None:
-            torch.manual_seed(params.seed)
-        with torch.inference_mode():
-            result = self.model.generate(**batch, **kwargs)
-            logprobs = self.model.compute_transition_scores(result.sequences, result.scores, normalize_logits=True)
-        width = batch["input_ids"].shape[1]
+    def _generate(self, texts: list[str], params: SamplingParams, seeds: list[int | None]) -> list[Generation]:
+        prompt_ids = [self.tokenizer(t, add_special_tokens=False).input_ids for t in texts]
         eos = set(_as_list(self.model.generation_config.eos_token_id)) | {self.tokenizer.eos_token_id}
-        pad = self.tokenizer.pad_token_id
+        stop_check = None
+        if params.stop:
+            def stop_check(row: int, tokens: list[int]) -> bool:
+                tail = self.tokenizer.decode(tokens[-16:], skip_special_tokens=True)
+                return any(s in tail for s in params.stop)
+        decoded = decode(self.model, prompt_ids, params, seeds, eos=eos, pad=self.tokenizer.pad_token_id,
+                         stop_check=stop_check)
         generations = []
-        for row, text in enumerate(texts):
-            tokens = result.sequences[row, width:].tolist()
-            # A row ends at its end-of-sequence token (kept: the model chose it) or where padding begins.
-            length = next((i + (t in eos) for i, t in enumerate(tokens) if t in eos or t == pad), len(tokens))
-            response = self.tokenizer.decode(tokens[:length], skip_special_tokens=True)
-            stopped = length < len(tokens) or (length and tokens[length - 1] in eos) or any(
-                s in response for s in params.stop)
-            prompt_ids = batch["input_ids"][row][batch["attention_mask"][row].bool()].tolist()
-            generations.append(Generation(
-                text=response, prompt=text, token_ids=tuple(tokens[:length]),
-                logprobs=tuple(float(x) for x in logprobs[row, :length]), prompt_token_ids=tuple(prompt_ids),
-                finish_reason="stop" if stopped else "length"))
+        for text, ids, d in zip(texts, prompt_ids, decoded, strict=True):
+            response = self.tokenizer.decode(list(d.token_ids), skip_special_tokens=True)
+            generations.append(Generation(text=response, prompt=text, token_ids=d.token_ids, logprobs=d.logprobs,
+                                          prompt_token_ids=tuple(ids), finish_reason="stop" if d.stopped else "length"))
         return generations
 
 

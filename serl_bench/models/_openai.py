@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -58,9 +59,11 @@ class OpenAIBackend:
         raise ConfigError(f"cannot list the models of {self.base_url} ({reason}); is the server up? "
                           "name the model explicitly")
 
-    def generate(self, prompts: Sequence[Sequence[Message]], params: SamplingParams) -> list[Generation]:
+    def generate(self, prompts: Sequence[Sequence[Message]], params: SamplingParams, *,
+                 seeds: Sequence[int | None] | None = None) -> list[Generation]:
+        per_prompt = [params] * len(prompts) if seeds is None else [replace(params, seed=seed) for seed in seeds]
         with ThreadPoolExecutor(max_workers=self.max_concurrency) as pool:
-            return list(pool.map(lambda messages: self.chat(messages, params), prompts))
+            return list(pool.map(self.chat, prompts, per_prompt))
 
     def chat(self, messages: Sequence[Message], params: SamplingParams) -> Generation:
         """One completion; raises EndpointError once retries are spent."""

@@ -48,8 +48,10 @@ class Backend(Protocol):
     name: str
     info: ModelInfo
 
-    def generate(self, prompts: Sequence[Sequence[Message]], params: SamplingParams) -> list[Generation]:
-        """One `Generation` per prompt, in order."""
+    def generate(self, prompts: Sequence[Sequence[Message]], params: SamplingParams, *,
+                 seeds: Sequence[int | None] | None = None) -> list[Generation]:
+        """One `Generation` per prompt, in order; ``seeds[i]`` (default ``params.seed``) seeds prompt i's
+        sampling alone, so a response does not depend on the other prompts of the batch."""
 
     def describe(self) -> dict[str, Any]:
         """Backend settings worth recording (dtype, device, endpoint...)."""

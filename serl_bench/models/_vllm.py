@@ -61,12 +61,15 @@ class VLLMBackend:
     def render(self, messages: Sequence[Message]) -> str:
         return self.tokenizer.apply_chat_template(list(messages), tokenize=False, add_generation_prompt=True)
 
-    def generate(self, prompts: Sequence[Sequence[Message]], params: SamplingParams) -> list[Generation]:
+    def generate(self, prompts: Sequence[Sequence[Message]], params: SamplingParams, *,
+                 seeds: Sequence[int | None] | None = None) -> list[Generation]:
         from vllm import SamplingParams as VSamplingParams
 
         texts = [self.render(p) for p in prompts]
-        sampling = VSamplingParams(temperature=params.temperature, top_p=params.top_p, max_tokens=params.max_new_tokens,
-                                   seed=params.seed, stop=list(params.stop) or None, logprobs=0)
+        seeds = list(seeds) if seeds is not None else [params.seed] * len(texts)
+        sampling = [VSamplingParams(temperature=params.temperature, top_p=params.top_p,
+                                    max_tokens=params.max_new_tokens, seed=seed, stop=list(params.stop) or None,
+                                    logprobs=0) for seed in seeds]
         outputs = self.llm.generate([{"prompt": t} for t in texts], sampling, use_tqdm=False)
         generations = []
         for text, output in zip(texts, outputs, strict=True):

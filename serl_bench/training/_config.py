@@ -1,33 +1,66 @@
-"""The training configuration (``serl-bench run``): every default documented once, here.
+"""The training configuration (``serl-bench run``): the loop's settings, every default documented once, here.
+
+A method's own settings (SERL's lambda schedule, GiGPO's gamma, PPO's GAE...) are the method's constructor
+arguments, set with ``--method-arg name=value`` and recorded in the results' ``method_args``; this
+config holds what every method shares: the model, the envs, the budget, the optimizer and objective, the
+feedback spec (for methods that use feedback), evaluation and checkpoints.
 
 Profiles are named sets of defaults: ``cpu-small`` (the default: the bundled 135M model, a few updates on
-a small procedural split, under ten minutes on two CPU cores) and ``gpu-h100`` (one H100, a 0.5-1.5B
-model, vLLM rollouts).
+a small procedural split, a few minutes on two CPU cores) and ``gpu-h100`` (one H100, a 0.5-1.5B model,
+vLLM rollouts).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from serl_bench.errors import UnknownNameError
+from serl_bench.feedback import Granularity
 from serl_bench.options import option
+
+
+class RolloutBackend(StrEnum):
+    """What generates the training rollouts."""
+
+    HF = "hf"  #: the trained model itself (transformers)
+    VLLM = "vllm"  #: an in-process vLLM engine, weights synced after every update
+
+
+class DType(StrEnum):
+    """Training dtype."""
+
+    AUTO = "auto"  #: bf16 on GPU; on CPU fp32 weights, computing in whichever of fp32/bf16 is faster here
+    FLOAT32 = "float32"
+    BFLOAT16 = "bfloat16"
+
+
+class Device(StrEnum):
+    AUTO = "auto"  #: cuda where available, else cpu
+    CPU = "cpu"
+    CUDA = "cuda"
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Configuration of one training run."""
+    """Configuration of one training run (the loop's settings; the method's are in ``method_args``)."""
 
     method: str = option("training method (grpo, gigpo, rloo, ppo, sft, rft, opd, serl; see `serl-bench methods`)")
+    method_args: dict[str, Any] = option("the method's own settings, e.g. lambda0=0.3 for serl (see "
+                                         "`serl-bench methods --json`)", default_factory=dict)
     env: str = option("environment", default="alfworld")
-    split: str = option("training split", default="procgen-train")
-    eval_split: str = option("split evaluated during and after training", default="procgen-test")
+    split: str | None = option("training split; default: the env's training split", default=None)
+    eval_split: str | None = option("split evaluated during and after training; default: the env's test split",
+                                    default=None)
+    env_args: dict[str, Any] = option("keyword arguments for the training and evaluation envs",
+                                      default_factory=dict)
+    eval_env_args: dict[str, Any] = option("keyword arguments for the evaluation env only (over --env-arg)",
+                                           default_factory=dict)
     model: str = option("policy model: default (bundled), a folder, a .gguf file or a hub id", default="default")
-    backend: str = option("rollout backend: hf (the trained model itself) or vllm (weights synced after updates)",
-                          default="hf")
-    dtype: str = option("training dtype: auto (bf16 on GPU; fp32 weights with bf16 compute on CPU), float32 or "
-                        "bfloat16", default="auto")
+    backend: RolloutBackend = option("rollout backend", default=RolloutBackend.HF)
+    dtype: DType = option("training dtype", default=DType.AUTO)
     updates: int = option("policy updates", default=3)
     tasks_per_update: int = option("tasks (groups) per update", default=2)
     group_size: int = option("rollouts per task (G)", default=4)
@@ -36,49 +69,57 @@ class TrainConfig:
     temperature: float = option("rollout sampling temperature", default=1.0)
     history: int = option("earlier steps shown in the prompt", default=1)
     lr: float = option("learning rate (AdamW)", default=1e-5)
+    weight_decay: float = option("AdamW weight decay", default=0.0)
     epochs: int = option("passes over each update's samples", default=1)
     minibatch: int = option("samples per optimizer step", default=16)
     micro_batch: int = option("samples per forward pass (gradient accumulation)", default=4)
     ppo_clip: float = option("PPO ratio clip epsilon", default=0.2)
+    dual_clip: float = option("dual-clip constant c for negative advantages (0: off)", default=0.0)
+    entropy_coef: float = option("entropy bonus coefficient", default=0.0)
     max_grad_norm: float = option("gradient clipping norm", default=1.0)
     feedback: str = option("hindsight sources for methods that use feedback (serl, opd)",
                            default="successful_trajectory|immediate_feedback")
-    granularity: str = option("step or anchor", default="step")
-    expert_fallback: bool = option("successful_trajectory falls back to expert demonstrations", default=False)
-    teacher_sync_interval: int = option("updates between syncs of the lagged teacher", default=10)
-    lambda0: float = option("SERL: initial weight of the teacher signal", default=0.5)
-    decay_steps: int = option("SERL: updates over which lambda decays linearly to 0", default=50)
-    weight_clip: float = option("SERL: clip c of the token weights w_t to [1-c, 1+c]", default=0.2)
-    gamma: float = option("discount for step returns (GiGPO, PPO)", default=0.95)
-    step_advantage_weight: float = option("GiGPO: weight of the anchor-state step advantage", default=1.0)
-    gae_lambda: float = option("PPO: GAE lambda", default=0.95)
-    value_coef: float = option("PPO: value loss coefficient", default=0.5)
-    distill_coef: float = option("OPD: coefficient of the teacher log-ratio signal", default=1.0)
+    granularity: Granularity = option("where feedback is inserted", default=Granularity.STEP)
+    feedback_args: dict[str, Any] = option("options of the feedback spec, e.g. expert_fallback=true or "
+                                           "anchor_similarity=0.9", default_factory=dict)
     eval_every: int = option("evaluate every N updates (0: only at the end)", default=0)
     eval_episodes: int = option("evaluation episodes (tasks of the eval split, in order)", default=6)
+    eval_temperature: float = option("evaluation sampling temperature (0: greedy)", default=0.0)
     checkpoint_every: int = option("save a checkpoint every N updates (0: only at the end)", default=0)
-    train_games_per_type: int = option("size of a procedural training split (games per task type)", default=4)
-    eval_games_per_type: int = option("size of a procedural eval split (games per task type)", default=2)
     seed: int = option("seed of task sampling, rollouts and initialization", default=0)
-    device: str = option("cpu, cuda or auto", default="auto")
+    device: Device = option("where the model trains", default=Device.AUTO)
     gradient_checkpointing: bool = option("trade compute for memory (large models on GPU)", default=False)
     profile: str = option("a named set of defaults: cpu-small or gpu-h100", default="cpu-small")
 
 
-PROFILES: dict[str, dict[str, Any]] = {
-    "cpu-small": {},
-    "gpu-h100": {
-        "backend": "vllm", "dtype": "bfloat16", "updates": 150, "tasks_per_update": 16, "group_size": 8,
-        "max_steps": 50, "max_new_tokens": 256, "history": 2, "lr": 1e-6, "minibatch": 64, "micro_batch": 8,
-        "eval_every": 10, "eval_episodes": 120, "checkpoint_every": 10, "train_games_per_type": 100,
-        "eval_games_per_type": 20, "gradient_checkpointing": True, "device": "cuda",
-    },
+@dataclass(frozen=True)
+class Profile:
+    """Defaults for a kind of machine; ``env_args`` are per env (an ALFWorld setting means nothing to WebShop)."""
+
+    fields: dict[str, Any] = field(default_factory=dict)
+    env_args: dict[str, dict[str, Any]] = field(default_factory=dict)
+    eval_env_args: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+PROFILES: dict[str, Profile] = {
+    "cpu-small": Profile(env_args={"alfworld": {"games_per_type": 4}},
+                         eval_env_args={"alfworld": {"games_per_type": 2}}),
+    "gpu-h100": Profile(
+        fields={"backend": RolloutBackend.VLLM, "dtype": DType.BFLOAT16, "updates": 150, "tasks_per_update": 16,
+                "group_size": 8, "max_steps": 50, "max_new_tokens": 256, "history": 2, "lr": 1e-6, "minibatch": 64,
+                "micro_batch": 8, "eval_every": 10, "eval_episodes": 120, "checkpoint_every": 10,
+                "gradient_checkpointing": True, "device": Device.CUDA},
+        env_args={"alfworld": {"games_per_type": 100}}, eval_env_args={"alfworld": {"games_per_type": 20}}),
 }
 
 
 def with_profile(config: TrainConfig, explicit: set[str]) -> TrainConfig:
-    """``config`` with its profile's defaults, except for the fields the user set (``explicit``)."""
+    """``config`` with its profile's defaults, except for the fields the user set (``explicit``); the
+    profile's env arguments are defaults under the user's own."""
     if config.profile not in PROFILES:
         raise UnknownNameError("profile", config.profile, PROFILES)
-    overrides = {k: v for k, v in PROFILES[config.profile].items() if k not in explicit}
+    profile = PROFILES[config.profile]
+    overrides = {k: v for k, v in profile.fields.items() if k not in explicit}
+    overrides["env_args"] = {**profile.env_args.get(config.env, {}), **config.env_args}
+    overrides["eval_env_args"] = {**profile.eval_env_args.get(config.env, {}), **config.eval_env_args}
     return dataclasses.replace(config, **overrides)

@@ -27,18 +27,18 @@ class ValueHead(nn.Module):
 
 
 def score(model: Any, prompts: Sequence[Sequence[int]], responses: Sequence[Sequence[int]], *,
-          value_head: ValueHead | None = None, micro_batch: int = 4) -> tuple[list[torch.Tensor], torch.Tensor | None]:
-    """``log pi(response_t | prompt, response_<t)`` for each pair, and values where a head is given.
+          value_head: ValueHead | None = None, micro_batch: int = 4, entropy: bool = False
+          ) -> tuple[list[torch.Tensor], torch.Tensor | None, list[torch.Tensor] | None]:
+    """``log pi(response_t | prompt, response_<t)`` for each pair; values where a head is given; and the
+    policy's entropy at each response position where ``entropy``.
 
     Runs with the current grad mode: wrap in ``torch.no_grad()`` for old/teacher log-probabilities.
     """
     device = next(model.parameters()).device
     backbone, head = model.get_decoder(), model.get_output_embeddings()
     pad = getattr(model.config, "pad_token_id", None) or 0
-    logprobs: list[torch.Tensor] = []
-    values: list[torch.Tensor] = []
     order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]) + len(responses[i]))  # less padding
-    results: dict[int, tuple[torch.Tensor, torch.Tensor | None]] = {}
+    results: dict[int, tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]] = {}
     for start in range(0, len(order), micro_batch):
         chunk = order[start:start + micro_batch]
         seqs = [list(prompts[i]) + list(responses[i]) for i in chunk]
@@ -55,22 +55,25 @@ def score(model: Any, prompts: Sequence[Sequence[int]], responses: Sequence[Sequ
             log_softmax = torch.log_softmax(head(positions).float(), dim=-1)
             target = torch.tensor(responses[i], device=device)
             lp = log_softmax.gather(1, target[:, None]).squeeze(1)
+            ent = -(log_softmax.exp() * log_softmax).sum(-1) if entropy else None
             value = value_head(hidden[row, p - 1]) if value_head is not None else None
-            results[i] = (lp, value)
-    for i in range(len(prompts)):
-        lp, value = results[i]
-        logprobs.append(lp)
-        if value is not None:
-            values.append(value)
-    return logprobs, (torch.stack(values) if values else None)
+            results[i] = (lp, value, ent)
+    logprobs = [results[i][0] for i in range(len(prompts))]
+    values = [results[i][1] for i in range(len(prompts)) if results[i][1] is not None]
+    entropies = [results[i][2] for i in range(len(prompts))] if entropy else None
+    return logprobs, (torch.stack(values) if values else None), entropies
 
 
 def clipped_surrogate(logprobs: torch.Tensor, old_logprobs: torch.Tensor, advantages: torch.Tensor,
-                      clip: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """PPO's clipped objective, summed over tokens (negated, to minimize); and the fraction clipped."""
+                      clip: float, dual_clip: float | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """PPO's clipped objective, summed over tokens (negated, to minimize); and the fraction clipped.
+
+    With ``dual_clip`` c (> 1), a token with a negative advantage loses at most ``-c * A`` however large its
+    ratio has grown (Ye et al., 2020, as veRL applies it).
+    """
     ratio = torch.exp(logprobs - old_logprobs)
-    unclipped = ratio * advantages
-    clipped = torch.clamp(ratio, 1.0 - clip, 1.0 + clip) * advantages
-    loss = -torch.minimum(unclipped, clipped).sum()
+    losses = torch.maximum(-ratio * advantages, -torch.clamp(ratio, 1.0 - clip, 1.0 + clip) * advantages)
+    if dual_clip is not None:
+        losses = torch.where(advantages < 0, torch.minimum(losses, -dual_clip * advantages), losses)
     fraction = ((ratio - 1.0).abs() > clip).float().mean() if ratio.numel() else ratio.sum()
-    return loss, fraction.detach()
+    return losses.sum(), fraction.detach()

@@ -8,52 +8,53 @@ context — the teacher's prompt (the student's chat, its last turn extended by 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from serl_bench.feedback import FeedbackSpec, GroupContexts, teacher_messages
 from serl_bench.trajectories import Batch, StepRecord
 
 
-@dataclass
+@dataclass(frozen=True)
 class Sample:
+    """One LLM decision of a rollout, as token ids, with what the objective needs to know about it."""
+
     group: int
     rollout: int
     step: int
-    prompt_ids: list[int]
-    response_ids: list[int]
-    action_mask: list[bool]  #: per response token: part of the action (inside ``<action>...</action>``)
+    prompt_ids: tuple[int, ...]
+    response_ids: tuple[int, ...]
+    action_mask: tuple[bool, ...]  #: per response token: part of the action (inside ``<action>...</action>``)
     advantage: float  #: the method's advantage for this step (A_i for GRPO-style methods)
-    teacher_prompt_ids: list[int] | None = None  #: where the step has a hindsight context
-    extra: dict[str, Any] = field(default_factory=dict)  #: method-specific (e.g. PPO returns)
+    reward: float = 0.0  #: the env's reward for this step
+    teacher_prompt_ids: tuple[int, ...] | None = None  #: where the step has a hindsight context
+    value_target: float | None = None  #: PPO: the return the value head is fit to
 
     @property
     def length(self) -> int:
         return len(self.response_ids)
 
 
-def render(tokenizer: Any, messages: Sequence[dict]) -> list[int]:
-    text = tokenizer.apply_chat_template(list(messages), tokenize=False, add_generation_prompt=True)
-    return tokenizer(text, add_special_tokens=False).input_ids
+def render(tokenizer: Any, messages: Sequence[Mapping[str, str]]) -> tuple[int, ...]:
+    text = tokenizer.apply_chat_template([dict(m) for m in messages], tokenize=False, add_generation_prompt=True)
+    return tuple(tokenizer(text, add_special_tokens=False).input_ids)
 
 
-def response_ids(tokenizer: Any, step: StepRecord) -> list[int]:
+def response_ids(tokenizer: Any, step: StepRecord) -> tuple[int, ...]:
     """The sampled tokens where recorded; else the response re-tokenized, closed by end-of-sequence."""
-    ids = step.extra.get("response_token_ids")
-    if ids is not None:
-        return list(ids)
-    return tokenizer(step.response or "", add_special_tokens=False).input_ids + [tokenizer.eos_token_id]
+    if step.response_token_ids is not None:
+        return tuple(step.response_token_ids)
+    return tuple(tokenizer(step.response or "", add_special_tokens=False).input_ids + [tokenizer.eos_token_id])
 
 
-def action_mask(tokenizer: Any, ids: Sequence[int], text: str, span: tuple[int, int] | None) -> list[bool]:
+def action_mask(tokenizer: Any, ids: Sequence[int], text: str, span: tuple[int, int] | None) -> tuple[bool, ...]:
     """Which tokens overlap the action's characters ``span`` of ``text`` (the decoded response)."""
     if span is None or not ids:
-        return [False] * len(ids)
+        return (False,) * len(ids)
     pieces = [tokenizer.decode([t], skip_special_tokens=True) for t in ids]
     if "".join(pieces) != text:  # pieces that only decode together (split multi-byte characters)
-        prefix = [len(tokenizer.decode(list(ids[: i + 1]), skip_special_tokens=True)) for i in range(len(ids))]
-        ends = prefix
+        ends = [len(tokenizer.decode(list(ids[: i + 1]), skip_special_tokens=True)) for i in range(len(ids))]
     else:
         ends, total = [], 0
         for piece in pieces:
@@ -64,7 +65,7 @@ def action_mask(tokenizer: Any, ids: Sequence[int], text: str, span: tuple[int, 
     for stop in ends:
         mask.append(begin < end and stop > start and stop > begin)
         begin = stop
-    return mask
+    return tuple(mask)
 
 
 def build_samples(batch: Batch, tokenizer: Any, advantages: list[list[list[float]]],
@@ -74,7 +75,7 @@ def build_samples(batch: Batch, tokenizer: Any, advantages: list[list[list[float
     for g, group in enumerate(batch.groups):
         for i, trajectory in enumerate(group.trajectories):
             for t, step in enumerate(trajectory.steps):
-                if step.response is None or not step.extra.get("messages"):
+                if step.response is None or not step.messages:
                     continue
                 ids = response_ids(tokenizer, step)
                 teacher = None
@@ -82,7 +83,7 @@ def build_samples(batch: Batch, tokenizer: Any, advantages: list[list[list[float
                 if context is not None and spec is not None:
                     teacher = render(tokenizer, teacher_messages(step, context, trajectory.task, spec))
                 samples.append(Sample(
-                    group=g, rollout=i, step=t, prompt_ids=render(tokenizer, step.extra["messages"]),
-                    response_ids=ids, action_mask=action_mask(tokenizer, ids, step.response, step.action_span),
-                    advantage=advantages[g][i][t], teacher_prompt_ids=teacher))
+                    group=g, rollout=i, step=t, prompt_ids=render(tokenizer, step.messages), response_ids=ids,
+                    action_mask=action_mask(tokenizer, ids, step.response, step.action_span),
+                    advantage=advantages[g][i][t], reward=step.reward, teacher_prompt_ids=teacher))
     return samples

@@ -1,4 +1,10 @@
-"""``serl-bench run``: train a method and write its run directory (config, metrics, checkpoints, results)."""
+"""``serl-bench run``: train a method and write its run directory (config, metrics, checkpoints, results).
+
+`train` resolves the config (profile, method and its arguments), opens the run directory, and runs the
+loop: per update ``method.begin_update`` -> ``method.collect`` -> `Trainer.update` -> metrics ->
+periodic evaluation -> checkpoint; at the end the harness evaluates the policy into ``episodes.jsonl`` and
+the run gets its results record.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from serl_bench.errors import ConfigError
+from serl_bench.harness import results_record
 from serl_bench.methods import build_method, get_method
 from serl_bench.results import ResultsRecord
 from serl_bench.rundir import RunDir, new_run_path
@@ -28,30 +35,31 @@ def train(config: TrainConfig, *, out: str | Path | None = None, resume: bool = 
     """Train ``config.method``; ``explicit`` names the fields the user set (they win over the profile)."""
     config = with_profile(config, set(explicit))
     _check(config)
-    method, method_args = build_method(config.method)
+    method, method_args = build_method(config.method, **config.method_args)
     if not isinstance(method, TrainingMethod):
         raise ConfigError(f"{config.method} is not a training method: evaluate it with `serl-bench eval --method "
                           f"{config.method}`")
     if out is not None:
         RunDir(out).check_available(resume=resume)
     out = Path(out) if out else new_run_path(f"{config.method}-{config.env}-{time.strftime('%Y%m%d-%H%M%S')}")
-    run = RunDir.open(out, {"command": "run", **dataclasses.asdict(config)}, resume=resume)
-    from ._loop import Trainer, append_metrics, finish, trim_metrics
+    resolved = {"command": "run", **dataclasses.asdict(config), "method_args": method_args}
+    run = RunDir.open(out, resolved, resume=resume)
+    from ._trainer import Trainer
 
     started = time.time()
     trainer = Trainer(config, method, run, progress=progress)
     try:
         start = trainer.load() if resume and trainer.checkpoint_dir.exists() else 0
-        trim_metrics(run, start)
-        _loop(trainer, start, append_metrics)
-        record = finish(trainer, out.name, method_args, started)
+        run.trim_metrics(start)
+        _loop(trainer, start)
+        record = _finish(trainer, out.name, method_args, started)
     finally:
         trainer.close()
     return TrainResult(path=run.path, record=record)
 
 
-def _loop(trainer: Any, start: int, append_metrics: Any) -> None:
-    c = trainer.config
+def _loop(trainer: Any, start: int) -> None:
+    c, method = trainer.config, trainer.method
     bar = None
     if trainer.progress:
         from tqdm.auto import tqdm
@@ -59,7 +67,8 @@ def _loop(trainer: Any, start: int, append_metrics: Any) -> None:
         bar = tqdm(total=c.updates, initial=start, desc=f"train {c.method} on {c.env}", unit="update")
     for k in range(start, c.updates):
         t0 = time.time()
-        batch = trainer.method.collect(trainer, k)
+        method.begin_update(k)
+        batch = method.collect(trainer, k)
         t1 = time.time()
         trainer.totals["rollouts"] += sum(len(g.trajectories) for g in batch.groups)
         metrics = trainer.update(batch, k)
@@ -68,7 +77,7 @@ def _loop(trainer: Any, start: int, append_metrics: Any) -> None:
             evaluated = trainer.evaluate()
             metrics["eval/success_rate"] = sum(t.won for t in evaluated) / len(evaluated)
             metrics["eval/score_mean"] = sum(t.score for t in evaluated) / len(evaluated)
-        append_metrics(trainer.run, metrics)
+        trainer.run.append_metrics(metrics)
         if (c.checkpoint_every and (k + 1) % c.checkpoint_every == 0) or k == c.updates - 1:
             trainer.save(k)
         if bar is not None:
@@ -79,12 +88,35 @@ def _loop(trainer: Any, start: int, append_metrics: Any) -> None:
         bar.close()
 
 
+def _finish(trainer: Any, run_id: str, method_args: dict[str, Any], started: float) -> ResultsRecord:
+    """Evaluate the trained policy into the episode log and write the results record."""
+    c, run = trainer.config, trainer.run
+    if run.results_path.exists() and run.episodes_path.exists():  # a finished run, resumed: evaluate afresh
+        run.episodes_path.unlink()  # (a final evaluation that was cut short continues where it stopped)
+    trainer.evaluate_into(run)
+    trainer.totals["wall_clock_s"] += time.time() - started
+    training = {"updates": c.updates, "rollouts": trainer.totals["rollouts"], "tokens": trainer.totals["tokens"],
+                "wall_clock_s": round(trainer.totals["wall_clock_s"], 1), "device": trainer.device}
+    split = trainer.eval_envs[0].unwrapped.split
+    record = results_record(
+        run, run_id, method=c.method, method_args=method_args, env=trainer.entry.name, split=trainer.eval_split,
+        split_source=split.source, split_fingerprint=split.fingerprint, seeds=[c.seed],
+        model={"name": trainer.ref.name, "source": trainer.ref.kind,
+               "parameters": sum(p.numel() for p in trainer.model.parameters()),
+               "dtype": str(trainer.model.dtype).removeprefix("torch.")},
+        feedback=trainer.spec.as_record() if trainer.spec else None, training=training)
+    run.write_results(record.to_json())
+    return record
+
+
 def _check(config: TrainConfig) -> None:
     get_method(config.method)
     positive = ("updates", "tasks_per_update", "group_size", "max_steps", "max_new_tokens", "epochs", "minibatch",
-                "micro_batch", "eval_episodes", "teacher_sync_interval")
+                "micro_batch", "eval_episodes")
     for name in positive:
         if getattr(config, name) < 1:
             raise ConfigError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(config, name)}")
-    if config.lr <= 0 or not 0 < config.ppo_clip < 1 or not 0 <= config.weight_clip < 1:
-        raise ConfigError("--lr must be > 0, --ppo-clip in (0, 1) and --weight-clip in [0, 1)")
+    if config.lr <= 0 or not 0 < config.ppo_clip < 1:
+        raise ConfigError("--lr must be > 0 and --ppo-clip in (0, 1)")
+    if config.dual_clip and config.dual_clip <= 1:
+        raise ConfigError(f"--dual-clip must be above 1 (or 0: off), got {config.dual_clip}")

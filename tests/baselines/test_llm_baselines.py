@@ -9,7 +9,7 @@ import pytest
 
 from serl_bench.harness import EvalConfig, evaluate
 from serl_bench.methods import build_method
-from serl_bench.rollouts import play, play_trials
+from serl_bench.rollouts import EpisodeSpec, play, play_batch
 
 SMALL = {"games_per_type": 2}
 
@@ -37,13 +37,14 @@ def test_output_without_an_action_is_an_invalid_step_with_feedback(alfworld_env,
 def test_reflexion_tries_again_with_a_lesson_and_forgets_it_for_another_task(alfworld_env, looking_model):
     agent, args = build_method("reflexion", model=str(looking_model), trials=2, max_new_tokens=25,
                                reflection_tokens=4, dtype="float32")
-    attempts = play_trials(alfworld_env, agent, task_id=0, seed=0, max_steps=2)
+    attempts = play_batch([alfworld_env], [agent], [EpisodeSpec(0, 0)], max_steps=2)[0]
     assert len(attempts) == 2 and not any(a.won for a in attempts)
     assert agent.memory == ["<action>look</action>" * 4]  # its own words, however useless
     assert "Lessons from your earlier attempts" in attempts[1].steps[0].prompt
     assert "Lessons from" not in attempts[0].steps[0].prompt
-    play(alfworld_env, agent, task_id=1, seed=0, max_steps=1)
-    assert agent.memory == []
+    other = play_batch([alfworld_env], [agent], [EpisodeSpec(1, 0)], max_steps=1)[0]
+    assert "Lessons from" not in other[0].steps[0].prompt  # task 0's lesson is forgotten on task 1
+    assert len(agent.memory) == 1  # only task 1's own
 
 
 def test_reflexion_episodes_count_their_trials(small_split, looking_model, tmp_path):

@@ -13,7 +13,7 @@ from serl_bench.methods import build_method
 from serl_bench.rollouts import collect_group
 from serl_bench.rundir import RunDir
 from serl_bench.training import TrainConfig
-from serl_bench.training._loop import Trainer
+from serl_bench.training._trainer import Trainer
 from serl_bench.trajectories import Batch
 
 pytestmark = pytest.mark.slow
@@ -46,7 +46,7 @@ def batch(alfworld_env, small_llama, tmp_path_factory):
 
 def _trainer(tmp, method, model, feedback):
     config = TrainConfig(method=method, model=str(model), split="procgen-test", eval_split="procgen-test",
-                         train_games_per_type=2, eval_games_per_type=2, tasks_per_update=1, group_size=1,
+                         env_args={"games_per_type": 2}, tasks_per_update=1, group_size=1,
                          feedback=feedback, minibatch=64, micro_batch=8)
     return Trainer(config, build_method(method)[0], RunDir.open(tmp / method, {}, resume=False), progress=False)
 

@@ -43,8 +43,11 @@ def test_model_info_and_settings(backend, tiny_model):
 
 @pytest.mark.slow
 def test_the_bundled_model_answers(tmp_path):
+    from serl_bench.models._hf import fast_cpu_dtype
+
     default = HFBackend("default")
-    assert default.info.name == "SmolLM2-135M-Instruct" and default.info.dtype == "bfloat16"
+    assert default.info.name == "SmolLM2-135M-Instruct"
+    assert default.info.dtype == str(fast_cpu_dtype()).removeprefix("torch.")  # measured on this CPU
     g = default.generate([[{"role": "user", "content": "What is 2+2? Answer briefly."}]],
                          SamplingParams(max_new_tokens=16))[0]
     assert "4" in g.text and g.finish_reason == "stop"
@@ -56,3 +59,66 @@ def test_an_unreachable_hub_model_is_a_one_line_error(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(ConfigError, match="cannot load model 'nobody/no-such-model'.*offline, use --model default"):
         HFBackend("nobody/no-such-model")
+
+
+@pytest.fixture(scope="module")
+def random_backend(random_model):
+    return HFBackend(str(random_model), dtype="float32")
+
+
+def test_greedy_decoding_equals_transformers_generate(random_backend):
+    import torch
+
+    b = random_backend
+    prompts = PROMPTS + [[{"role": "user", "content": "x" * 30}]]
+    ours = b.generate(prompts, SamplingParams(max_new_tokens=8))
+    for prompt, g in zip(prompts, ours, strict=True):
+        ids = b.tokenizer(b.render(prompt), return_tensors="pt", add_special_tokens=False).input_ids
+        with torch.no_grad():
+            ref = b.model.generate(ids, max_new_tokens=8, do_sample=False, pad_token_id=b.tokenizer.pad_token_id)
+        expected = ref[0, ids.shape[1]:].tolist()
+        assert list(g.token_ids) == expected[: len(g.token_ids)] and len(g.token_ids) >= 1
+
+
+def test_each_row_samples_from_its_own_seed(random_backend):
+    """An episode's tokens do not depend on the batch it was decoded in (harness: one; trainer: many)."""
+    params = SamplingParams(temperature=1.0, max_new_tokens=10)
+    prompts = PROMPTS * 2
+    batched = random_backend.generate(prompts, params, seeds=[11, 12, 13, 14])
+    alone = [random_backend.generate([p], params, seeds=[s])[0] for p, s in zip(prompts, [11, 12, 13, 14],
+                                                                                   strict=True)]
+    assert [g.token_ids for g in batched] == [g.token_ids for g in alone]
+    assert batched[0].token_ids != batched[2].token_ids  # same prompt, other seed: another sample
+    again = random_backend.generate(prompts, params, seeds=[11, 12, 13, 14])
+    assert [g.token_ids for g in again] == [g.token_ids for g in batched]
+
+
+def test_identical_prompts_are_prefilled_once_with_the_same_result(random_backend, monkeypatch):
+    calls = []
+    model = random_backend.model
+    real = type(model).forward
+
+    import functools
+
+    @functools.wraps(real)
+    def counting(self, *args, **kwargs):
+        calls.append(kwargs["input_ids"].shape)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(type(model), "forward", counting)
+    params = SamplingParams(max_new_tokens=3)
+    shared = random_backend.generate([PROMPTS[1]] * 4, params)
+    assert calls[0][0] == 1  # one prefill row for four identical prompts
+    alone = random_backend.generate([PROMPTS[1]], params)[0]
+    assert all(g.token_ids == alone.token_ids for g in shared)
+
+
+def test_top_p_keeps_the_most_likely_tokens():
+    import torch
+
+    from serl_bench.models._decode import _top_p
+
+    logits = torch.log(torch.tensor([[0.5, 0.3, 0.15, 0.05]]))
+    kept = torch.isfinite(_top_p(logits, 0.7))[0].tolist()
+    assert kept == [True, True, False, False]
+    assert torch.isfinite(_top_p(logits, 0.01))[0].tolist() == [True, False, False, False]

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from serl_bench.errors import RunDirError
-from serl_bench.training._loop import load_state
+from serl_bench.training._trainer import load_state
 
 
 class _Payload:

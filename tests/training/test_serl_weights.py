@@ -6,7 +6,6 @@ import pytest
 import torch
 
 from serl_bench.baselines.serl import SERL, lambda_at, serl_token_advantages
-from serl_bench.training import TrainConfig
 from serl_bench.training._samples import Sample
 
 OLD = torch.tensor([-1.0, -2.0, -0.5, -3.0])
@@ -42,16 +41,17 @@ def test_lambda_decays_linearly_to_zero(k, expected):
 
 
 def _sample(advantage, mask, teacher=True):
-    return Sample(group=0, rollout=0, step=0, prompt_ids=[1], response_ids=[1, 2, 3, 4], action_mask=mask,
-                  advantage=advantage, teacher_prompt_ids=[1, 2] if teacher else None)
+    return Sample(group=0, rollout=0, step=0, prompt_ids=(1,), response_ids=(1, 2, 3, 4), action_mask=tuple(mask),
+                  advantage=advantage, teacher_prompt_ids=(1, 2) if teacher else None)
 
 
 def test_the_method_reweights_only_samples_with_a_context():
-    method, config = SERL(), TrainConfig(method="serl")
-    assert method.teacher_weight(10, config) == pytest.approx(0.4)
-    with_context = method.token_advantages(_sample(2.0, ACTION.tolist()), OLD, TEACHER, 10, config)
+    method = SERL()
+    method.begin_update(10)
+    assert method.teacher_active and method.metrics()["serl/lambda"] == pytest.approx(0.4)
+    with_context = method.token_advantages(_sample(2.0, ACTION.tolist()), OLD, OLD, TEACHER)
     assert with_context.tolist() == pytest.approx([2.0, 2.0 * (0.6 + 0.4 * 1.2), 2.0 * (0.6 + 0.4 * 0.8), 2.0])
-    without = method.token_advantages(_sample(2.0, ACTION.tolist(), teacher=False), OLD, None, 10, config)
+    without = method.token_advantages(_sample(2.0, ACTION.tolist(), teacher=False), OLD, OLD, None)
     assert without.tolist() == [2.0] * 4
     assert method.metrics()["serl/reweighted_tokens"] == 3
     assert method.teacher_needed(_sample(2.0, ACTION.tolist()))
@@ -60,5 +60,8 @@ def test_the_method_reweights_only_samples_with_a_context():
 
 
 def test_once_lambda_is_zero_the_teacher_is_not_run():
-    method, config = SERL(), TrainConfig(method="serl", lambda0=0.5, decay_steps=4)
-    assert method.teacher_weight(4, config) == 0.0
+    method = SERL(lambda0=0.5, decay_steps=4)
+    method.begin_update(3)
+    assert method.teacher_active
+    method.begin_update(4)
+    assert not method.teacher_active

@@ -12,20 +12,20 @@ from serl_bench.methods import build_method
 from serl_bench.rollouts import collect_group
 from serl_bench.rundir import RunDir
 from serl_bench.training import TrainConfig, train
-from serl_bench.training._loop import Trainer
 from serl_bench.training._policy import score
 from serl_bench.training._samples import build_samples
+from serl_bench.training._trainer import Trainer
 from serl_bench.trajectories import Batch
 
-SMALL = dict(split="procgen-test", eval_split="procgen-test", train_games_per_type=2, eval_games_per_type=2,
+SMALL = dict(split="procgen-test", eval_split="procgen-test", env_args={"games_per_type": 2},
              tasks_per_update=1, group_size=2, max_steps=2, max_new_tokens=4, eval_episodes=1, minibatch=8,
              micro_batch=4, history=0)
 
 
-def make_trainer(tmp_path, method, model, **overrides):
+def make_trainer(tmp_path, method, model, method_args=None, **overrides):
     config = TrainConfig(method=method, model=str(model), **{**SMALL, **overrides})
     run = RunDir.open(tmp_path / method, {"method": method}, resume=False)
-    return Trainer(config, build_method(method)[0], run, progress=False)
+    return Trainer(config, build_method(method, **(method_args or {}))[0], run, progress=False)
 
 
 def mixed_batch(trainer, env, seed=3):
@@ -43,13 +43,14 @@ def mixed_batch(trainer, env, seed=3):
 def pair(tmp_path_factory, alfworld_env, random_model):
     tmp = tmp_path_factory.mktemp("pair")
     grpo = make_trainer(tmp, "grpo", random_model)
-    serl = make_trainer(tmp, "serl", random_model, lambda0=0.0)
+    serl = make_trainer(tmp, "serl", random_model, method_args={"lambda0": 0.0})
     return grpo, serl, mixed_batch(grpo, alfworld_env)
 
 
 def test_serl_with_lambda_zero_is_exactly_grpo(pair):
     grpo, serl, batch = pair
-    assert serl.learner._teacher_logprobs([], 0) == [] and serl.method.teacher_weight(0, serl.config) == 0.0
+    serl.method.begin_update(0)
+    assert serl.learner._teacher_logprobs([], 0) == [] and not serl.method.teacher_active
     grpo.update(batch, 0)
     metrics = serl.update(batch, 0)
     assert metrics["teacher/samples_scored"] == 0
@@ -60,6 +61,7 @@ def test_serl_with_lambda_zero_is_exactly_grpo(pair):
 def test_serl_reweights_action_tokens_with_the_teacher(tmp_path, pair, random_model):
     _, _, batch = pair
     trainer = make_trainer(tmp_path, "serl", random_model, granularity="step")
+    trainer.method.begin_update(0)
     metrics = trainer.update(batch, 0)
     assert metrics["teacher/samples_scored"] > 0 and metrics["serl/reweighted_tokens"] > 0
     assert 0.8 <= metrics["serl/mean_weight"] <= 1.2 and metrics["serl/lambda"] == 0.5
@@ -67,8 +69,7 @@ def test_serl_reweights_action_tokens_with_the_teacher(tmp_path, pair, random_mo
 
 def test_gigpo_step_groups_on_real_groups(groups):
     group = groups["mixed"]
-    config = TrainConfig(method="gigpo")
-    step = gigpo_step_advantages(group, config.gamma)
+    step = gigpo_step_advantages(group, 0.95)
     pools = {}
     for i, t in enumerate(group.trajectories):
         for s, record in enumerate(t.steps):
@@ -85,21 +86,20 @@ def test_gigpo_step_groups_on_real_groups(groups):
             if len(set(returns)) > 1:  # better returns from the same state get higher step advantages
                 best = max(range(len(refs)), key=returns.__getitem__)
                 assert values[best] == max(values) > 0
-    total = build_method("gigpo")[0].step_advantages(group, config)
-    episode = build_method("grpo")[0].step_advantages(group, config)
+    total = build_method("gigpo")[0].step_advantages(group)
+    episode = build_method("grpo")[0].step_advantages(group)
     assert total[0][0] == pytest.approx(episode[0][0] + step[0][0])
 
 
 def test_sft_raises_the_likelihood_of_expert_actions(tmp_path, small_split, random_model):
     trainer = make_trainer(tmp_path, "sft", random_model, lr=3e-3, max_steps=8, tasks_per_update=1)
     batch = trainer.method.collect(trainer, 0)
-    samples = build_samples(batch, trainer.tokenizer, [trainer.method.step_advantages(g, trainer.config)
-                                                       for g in batch.groups])
+    samples = build_samples(batch, trainer.tokenizer, [trainer.method.step_advantages(g) for g in batch.groups])
     assert samples and all(any(s.action_mask) for s in samples)
 
     def action_loglik():
         with torch.no_grad():
-            lps, _ = score(trainer.model, [s.prompt_ids for s in samples], [s.response_ids for s in samples])
+            lps, _, _ = score(trainer.model, [s.prompt_ids for s in samples], [s.response_ids for s in samples])
         return sum(float(lp[torch.tensor(s.action_mask)].sum()) for lp, s in zip(lps, samples, strict=True))
 
     before = action_loglik()
@@ -127,7 +127,7 @@ def test_every_method_runs_end_to_end(tmp_path, small_split, looking_model, meth
 def test_a_killed_run_resumes_to_the_same_model(tmp_path, small_split, random_model, monkeypatch):
     config = TrainConfig(method="sft", model=str(random_model), updates=2, checkpoint_every=1, **SMALL)
     whole = train(config, out=tmp_path / "whole", progress=False)
-    import serl_bench.training._loop as loop
+    import serl_bench.training._trainer as loop
 
     real = loop.Trainer.update
 
@@ -171,6 +171,7 @@ def test_training_methods_are_not_evaluated_and_agents_are_not_trained(tmp_path)
 def test_the_teacher_is_checkpointed_only_when_it_differs_from_the_policy(tmp_path, pair, random_model):
     _, _, batch = pair
     trainer = make_trainer(tmp_path, "serl", random_model)
+    trainer.method.begin_update(0)
     trainer.save(0)
     assert not (trainer.checkpoint_dir / "teacher").exists()  # still the policy: not stored twice
     trainer.update(batch, 0)

@@ -94,11 +94,11 @@ def test_expert_inventory_tracking_understands_move():
 
 _PLAY_NOISY = """
 import json, sys, gymnasium as gym, serl_bench
-from serl_bench.harness import run_episode
 from serl_bench.methods import build_method
+from serl_bench.rollouts import play
 env = gym.make("serl/ALFWorld-v0", split=sys.argv[1])
 agent, task = build_method("noisy-expert")[0], env.unwrapped.task_ids[0]
-print(json.dumps(run_episode(env, agent, task_id=task, seed=41, max_steps=50).actions))
+print(json.dumps([s.action for s in play(env, agent, task_id=task, seed=41, max_steps=50).steps]))
 """
 
 

@@ -1,40 +1,41 @@
-"""The training loop every method shares.
+"""The `Trainer`: the policy, its envs and agents, and what one update does with them.
 
-Each update: sample tasks -> G rollouts per task (lockstep, batched generation) -> advantages (method
-hook) -> hindsight contexts (feedback engine, for methods that use feedback) -> old-policy and teacher
-log-probabilities -> per-token advantages (method hook) -> clipped policy-gradient steps on the response
-tokens -> ``metrics.jsonl`` -> periodic evaluation -> checkpoint. ``--resume`` continues from the last
-checkpoint; at the end the policy is evaluated on the eval split and the run gets its results record.
+Each update: the method's per-update state -> tasks drawn from the training split -> G rollouts per task
+(the rollout engine, all envs in lockstep, one batched generation per step) -> advantages (method hook)
+-> hindsight contexts (feedback engine, for methods that use feedback) -> the learner's update ->
+``metrics.jsonl``. Checkpoints hold plain tensors and JSON-able values only (``state.pt`` is read back with
+``weights_only=True``). The final evaluation goes through the harness's own evaluation path.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import shutil
-import time
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from serl_bench.agents import LLMAgent
-from serl_bench.envs import env_entry
+from serl_bench.envs import EnvEntry, env_entry
 from serl_bench.errors import ConfigError, RunDirError
 from serl_bench.feedback import FeedbackSpec, build_contexts
-from serl_bench.harness import EpisodeRecord, results_record
-from serl_bench.models import ModelRef, SamplingParams, resolve_model
-from serl_bench.models._hf import HFBackend, load_hf
+from serl_bench.harness import eval_episodes, play_into
+from serl_bench.models import HFBackend, ModelRef, SamplingParams, load_hf, pick_dtype, resolve_model
+from serl_bench.rollouts import GroupPlan, make_env, play_batch
 from serl_bench.rundir import RunDir
-from serl_bench.trajectories import Batch, Group, Trajectory
+from serl_bench.trajectories import Batch, Trajectory
 
-from ._config import TrainConfig
+from ._config import RolloutBackend, TrainConfig
 from ._learner import Learner
 from ._method import TrainingMethod
-from ._rollout import lockstep
 from ._samples import build_samples
+
+
+def update_seed(seed: int, update: int) -> int:
+    """The base seed of update ``update``'s groups (their rollouts add ``1000 k + i``, see `GroupPlan`)."""
+    return (seed * 1_000_003 + update) * 100_000
 
 
 class Trainer:
@@ -49,63 +50,71 @@ class Trainer:
         device = config.device if config.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
         dtype = config.dtype if config.dtype != "auto" else ("bfloat16" if device == "cuda" else "float32")
         self.model, self.tokenizer, self.device = load_hf(self.ref, dtype=dtype, device=device)
-        self.learner = Learner(config, method, self.model)
+        self.learner = Learner(config, method, self.model, compute_dtype=pick_dtype("auto", self.device))
         self.backend = self._rollout_backend()
-        self.spec = FeedbackSpec.parse(config.feedback, config.granularity, expert_fallback=config.expert_fallback) \
+        self.spec = FeedbackSpec.parse(config.feedback, config.granularity, **config.feedback_args) \
             if method.uses_feedback else None
-        self.entry = env_entry(config.env)
-        self.envs = [self._env(config.split, config.train_games_per_type)
-                     for _ in range(config.tasks_per_update * config.group_size)]
-        self.agents = [self._agent() for _ in self.envs]
+        self.entry: EnvEntry = env_entry(config.env)
+        self.split = config.split or self.entry.train_split
+        self.eval_split = config.eval_split or self.entry.default_split
+        self.envs = [self._env(self.split, config.env_args) for _ in range(config.tasks_per_update * config.group_size)]
+        self.agents = [self._agent(config.temperature) for _ in self.envs]
         self.task_rng = random.Random(config.seed)
         self.totals = {"rollouts": 0, "tokens": 0, "wall_clock_s": 0.0}
+        self._eval_envs: list[Any] = []
 
     # ------------------------------------------------------------------------------------------- setup
 
     def _rollout_backend(self) -> Any:
-        if self.config.backend == "hf":
+        if self.config.backend == RolloutBackend.HF:
             return HFBackend.wrap(self.model, self.tokenizer, self.ref)
-        if self.config.backend == "vllm":
-            from serl_bench.models._vllm import VLLMBackend
+        from serl_bench.models import VLLMBackend
 
-            backend = VLLMBackend(self.ref)
-            backend.update_weights(self.model.named_parameters())
-            return backend
-        raise ConfigError(f"--backend {self.config.backend!r}: training rolls out with hf or vllm")
+        backend = VLLMBackend(self.ref)
+        backend.update_weights(self.model.named_parameters())
+        return backend
 
-    def _env(self, split: str, games_per_type: int) -> Any:
-        kwargs = {"games_per_type": games_per_type} if split.startswith("procgen") else {}
-        return self.entry.make(split=split, max_steps=self.config.max_steps, **kwargs)
+    def _env(self, split: str, env_args: dict[str, Any]) -> Any:
+        return make_env(self.entry, split, max_steps=self.config.max_steps, env_args=env_args, progress=self.progress)
 
-    def _agent(self, temperature: float | None = None) -> LLMAgent:
+    def _agent(self, temperature: float) -> LLMAgent:
         c = self.config
-        sampling = SamplingParams(temperature=c.temperature if temperature is None else temperature,
-                                  max_new_tokens=c.max_new_tokens)
-        return LLMAgent(self.backend, history=c.history, sampling=sampling)
+        return LLMAgent(self.backend, history=c.history,
+                        sampling=SamplingParams(temperature=temperature, max_new_tokens=c.max_new_tokens))
+
+    @property
+    def eval_envs(self) -> list[Any]:
+        if not self._eval_envs:
+            c = self.config
+            args = {**c.env_args, **c.eval_env_args}
+            self._eval_envs = [self._env(self.eval_split, args) for _ in range(min(c.eval_episodes, len(self.envs)))]
+            self._eval_agents = [self._agent(c.eval_temperature) for _ in self._eval_envs]
+        return self._eval_envs
 
     # ---------------------------------------------------------------------------------------- rollouts
 
-    def rollout_update(self, update: int) -> Batch:
-        """G rollouts of each of ``tasks_per_update`` tasks drawn from the training split."""
+    def plan(self, update: int, group_size: int | None = None) -> GroupPlan:
+        """This update's groups: ``tasks_per_update`` tasks drawn from the training split, G rollouts each."""
         c = self.config
         task_ids = self.envs[0].unwrapped.task_ids
-        tasks = [task_ids[self.task_rng.randrange(len(task_ids))] for _ in range(c.tasks_per_update)]
-        per_env = [task for task in tasks for _ in range(c.group_size)]
-        seeds = [c.seed * 100_003 + update * 1009 + i for i in range(len(per_env))]
+        tasks = tuple(task_ids[self.task_rng.randrange(len(task_ids))] for _ in range(c.tasks_per_update))
+        return GroupPlan(tasks, group_size or c.group_size, update_seed(c.seed, update))
+
+    def rollout_update(self, update: int) -> Batch:
+        """G rollouts of each of the update's tasks by the policy."""
+        c = self.config
+        plan = self.plan(update)
         self.model.eval()
-        trajectories = lockstep(self.envs, self.agents, self.backend, task_ids=per_env, seeds=seeds,
-                                max_steps=c.max_steps, sampling=self.agents[0].sampling, policy=c.method)
-        groups = [Group(task_id=trajectories[k * c.group_size].task_id,
-                        trajectories=tuple(trajectories[k * c.group_size:(k + 1) * c.group_size]))
-                  for k in range(c.tasks_per_update)]
-        return Batch(groups=tuple(groups))
+        played = play_batch(self.envs, self.agents, plan.episodes(), max_steps=c.max_steps, policy=c.method)
+        return Batch(groups=tuple(plan.groups([trials[-1] for trials in played])))
 
     # ------------------------------------------------------------------------------------------ update
 
     def update(self, batch: Batch, update: int) -> dict[str, Any]:
-        c, method = self.config, self.method
-        advantages = [method.step_advantages(group, c) for group in batch.groups]
-        contexts = [build_contexts(group, self.spec) for group in batch.groups] if self.spec else None
+        method = self.method
+        advantages = [method.step_advantages(group) for group in batch.groups]
+        contexts = [build_contexts(group, self.spec) for group in batch.groups] \
+            if self.spec is not None and method.teacher_active else None
         samples = [s for s in build_samples(batch, self.tokenizer, advantages, contexts, self.spec)
                    if method.keep(s, batch)]
         tokens = sum(s.length for s in samples)
@@ -113,7 +122,6 @@ class Trainer:
         metrics: dict[str, Any] = {"update": update, "samples": len(samples), "tokens": tokens,
                                    **_rollout_metrics(batch)}
         if not samples or not method.learns_from(samples):  # the gradient would be exactly zero
-            method.teacher_weight(update, c)
             return {**metrics, "skipped": "no learning signal (every advantage is zero)", **method.metrics()}
         metrics.update(self.learner.learn(samples, update))
         if hasattr(self.backend, "update_weights"):
@@ -122,19 +130,23 @@ class Trainer:
 
     # -------------------------------------------------------------------------------------- evaluation
 
-    def evaluate(self, split: str | None = None) -> list[Trajectory]:
-        """Greedy episodes on the first ``eval_episodes`` tasks of the eval split."""
+    def evaluate(self) -> list[Trajectory]:
+        """The evaluation protocol's episodes (task i mod len, seed + i) on the eval split, without a log."""
         c = self.config
-        split = split or c.eval_split
-        if not hasattr(self, "_eval_envs"):
-            self._eval_envs = [self._env(split, c.eval_games_per_type) for _ in range(c.eval_episodes)]
-            self._eval_agents = [self._agent(temperature=0.0) for _ in self._eval_envs]
-        task_ids = self._eval_envs[0].unwrapped.task_ids
-        tasks = [task_ids[i % len(task_ids)] for i in range(c.eval_episodes)]
+        envs = self.eval_envs
+        episodes = eval_episodes(envs[0].unwrapped.task_ids, c.eval_episodes, c.seed)
         self.model.eval()
-        return lockstep(self._eval_envs, self._eval_agents, self.backend, task_ids=tasks,
-                        seeds=[c.seed + i for i in range(len(tasks))], max_steps=c.max_steps,
-                        sampling=self._eval_agents[0].sampling, policy=c.method)
+        agents = [self._eval_agents[i % len(self._eval_agents)] for i in range(len(episodes))]
+        return [trials[-1] for trials in play_batch(envs, agents, episodes, max_steps=c.max_steps, policy=c.method)]
+
+    def evaluate_into(self, run: RunDir) -> None:
+        """The same episodes, appended to ``run``'s episode log by the harness (resumable)."""
+        c = self.config
+        envs = self.eval_envs
+        self.model.eval()
+        play_into(run, envs, self._eval_agents, eval_episodes(envs[0].unwrapped.task_ids, c.eval_episodes, c.seed),
+                  max_steps=c.max_steps, progress=self.progress, desc=f"final eval of {c.method} on {self.eval_split}",
+                  policy=c.method)
 
     # ------------------------------------------------------------------------------------- checkpoints
 
@@ -191,7 +203,7 @@ class Trainer:
         return int(state["update"]) + 1
 
     def close(self) -> None:
-        for env in self.envs + getattr(self, "_eval_envs", []):
+        for env in self.envs + self._eval_envs:
             env.close()
 
 
@@ -225,45 +237,3 @@ def _rollout_metrics(batch: Batch) -> dict[str, Any]:
             "charts/score_mean": sum(t.score for t in trajectories) / max(1, len(trajectories)),
             "charts/valid_action_rate": sum(s.action_span is not None for s in steps) / max(1, len(steps)),
             "charts/mean_steps": len(steps) / max(1, len(trajectories)), "rollouts": len(trajectories)}
-
-
-def episode_records(trajectories: list[Trajectory]) -> list[EpisodeRecord]:
-    return [EpisodeRecord(episode=i, task_id=t.task_id, task_type=t.task_type, seed=t.seed, steps=t.length,
-                          won=t.won, score=t.score, total_reward=t.total_reward, truncated=t.truncated,
-                          actions=[s.action for s in t.steps], error=t.error) for i, t in enumerate(trajectories)]
-
-
-def append_metrics(run: RunDir, metrics: dict[str, Any]) -> None:
-    with open(run.path / "metrics.jsonl", "a", encoding="utf-8") as f:
-        f.write(json.dumps(metrics, sort_keys=True) + "\n")
-
-
-def trim_metrics(run: RunDir, before: int) -> None:
-    """Drop metric lines of updates that the checkpoint being resumed does not include."""
-    path = run.path / "metrics.jsonl"
-    if path.exists():
-        kept = [line for line in path.read_text().splitlines() if line.strip()
-                and json.loads(line).get("update", -1) < before]
-        path.write_text("".join(line + "\n" for line in kept))
-
-
-def finish(trainer: Trainer, run_id: str, method_args: dict[str, Any], started: float) -> Any:
-    """Evaluate the trained policy, write the episode log and the results record."""
-    c = trainer.config
-    if trainer.run.episodes_path.exists():
-        trainer.run.episodes_path.unlink()  # a resumed run evaluates its final policy afresh
-    for record in episode_records(trainer.evaluate()):
-        trainer.run.append_episode(asdict(record))
-    trainer.totals["wall_clock_s"] += time.time() - started
-    training = {"updates": c.updates, "rollouts": trainer.totals["rollouts"], "tokens": trainer.totals["tokens"],
-                "wall_clock_s": round(trainer.totals["wall_clock_s"], 1), "device": trainer.device}
-    record = results_record(
-        trainer.run, run_id, method=c.method, method_args=method_args, env=trainer.entry.name, split=c.eval_split,
-        split_source=trainer._eval_envs[0].unwrapped.split.source,
-        split_fingerprint=trainer._eval_envs[0].unwrapped.split.fingerprint, seeds=[c.seed],
-        model={"name": trainer.ref.name, "source": trainer.ref.kind,
-               "parameters": sum(p.numel() for p in trainer.model.parameters()),
-               "dtype": str(trainer.model.dtype).removeprefix("torch.")},
-        feedback=trainer.spec.as_record() if trainer.spec else None, training=training)
-    trainer.run.write_results(record.to_json())
-    return record
