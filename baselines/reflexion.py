@@ -11,7 +11,7 @@ from typing import Any
 
 import gymnasium as gym
 
-from serl_bench.agents import LLMAgent
+from serl_bench.agents import LLMAgent, llm_settings
 from serl_bench.methods import register_method
 from serl_bench.models import SamplingParams, make_backend
 from serl_bench.trajectories import Trajectory
@@ -30,18 +30,19 @@ class ReflexionAgent(LLMAgent):
         model: default (bundled), a model folder, a run directory, a .gguf file, a hub id or an endpoint URL.
         backend: auto (openai for an endpoint URL, else hf), hf, openai or vllm.
         trials: attempts per task.
-        history: earlier steps shown in the prompt.
+        history: earlier steps shown in the prompt (default: a trained checkpoint's own, else 2).
         temperature: sampling temperature (0: greedy).
         top_p: nucleus sampling mass.
-        max_new_tokens: tokens per response.
+        max_new_tokens: tokens per response (default: a trained checkpoint's own, else 256).
         reflection_tokens: tokens of each self-written lesson.
         dtype: model dtype: auto, float32, bfloat16 or float16.
     """
 
-    def __init__(self, model: str = "default", backend: str = "auto", trials: int = 3, history: int = 2,
-                 temperature: float = 0.0, top_p: float = 1.0, max_new_tokens: int = 256,
+    def __init__(self, model: str = "default", backend: str = "auto", trials: int = 3, history: int | None = None,
+                 temperature: float = 0.0, top_p: float = 1.0, max_new_tokens: int | None = None,
                  reflection_tokens: int = 96, dtype: str = "auto") -> None:
-        super().__init__(make_backend(backend, model, dtype=dtype), history=history,
+        ref, history, max_new_tokens, dtype = llm_settings(model, history, max_new_tokens, dtype)
+        super().__init__(make_backend(backend, ref, dtype=dtype), history=history,
                          sampling=SamplingParams(temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens))
         self.trials = max(1, int(trials))
         self.reflection_tokens = reflection_tokens

@@ -22,10 +22,11 @@ class EnvEntry:
     splits: dict[str, str]  #: split name -> source (``procedural``, ``official``, ...)
     task_types: tuple[str, ...]
     description: str
-    feedback_sources: tuple[str, ...] = ()  #: the feedback sources this env can feed (DESIGN §5)
+    feedback_sources: tuple[str, ...] = ()  #: the feedback sources this env can feed
     anchors: bool = False  #: whether ``info["anchor"]`` identifies states (anchor granularity)
     expert: bool = False  #: whether ``env.unwrapped.expert_action()`` exists (expert demonstrations)
-    max_steps: int = 50  #: episode length where the user sets none (ALFWorld 50, WebShop 15, as in the literature)
+    max_steps: int = 50  #: registered as Gymnasium's ``max_episode_steps`` (ALFWorld 50, WebShop 15, as in the
+    #: literature): the one default; ``gym.make(id, max_episode_steps=N)`` overrides it
 
     def make(self, **kwargs: Any) -> gym.Env:
         return gym.make(self.id, **kwargs)
@@ -85,4 +86,4 @@ def env_entry(name: str) -> EnvEntry:
 def register_all() -> None:
     for entry in ENVS.values():
         if entry.id not in gym.registry:
-            gym.register(id=entry.id, entry_point=entry.entry_point)
+            gym.register(id=entry.id, entry_point=entry.entry_point, max_episode_steps=entry.max_steps)

@@ -25,7 +25,7 @@ T = TypeVar("T", bound=HasTaskId)
 
 @dataclass(frozen=True)
 class Split(Generic[T]):
-    """An ordered set of tasks (ALFWorld games, WebShop goals) with their source (DESIGN §9 ``split_source``)."""
+    """An ordered set of tasks (ALFWorld games, WebShop goals) with their source (the record's ``split_source``)."""
 
     name: str
     source: str  #: ``procedural``, ``official``, ``generated``, ``original-data`` or ``user``

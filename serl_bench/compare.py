@@ -16,7 +16,7 @@ from typing import Any
 
 from .errors import ConfigError
 from .leaderboard import SubmissionError, iter_jsonl, read_episodes, validate
-from .results import Z95, ResultsRecord
+from .results import Z95, AnyRecord
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,7 @@ class RunFigures:
 
     name: str
     path: Path
-    record: ResultsRecord
+    record: AnyRecord
     wins: int
     score_ci95: tuple[float, float]
     curve: list[dict[str, Any]]  #: metrics.jsonl lines (training runs), else empty

@@ -120,11 +120,12 @@ def _run(config: EvalConfig, env_name: str, split: str, env: gym.Env, agent: Age
     run = RunDir.open(out, resolved, resume=resume)
     play_into(run, [env], [agent], eval_episodes(task_ids, n_episodes, config.seed), max_steps=config.max_steps,
               progress=progress, desc=f"eval {config.method} on {env_name}/{split}")
-    model = getattr(agent, "model_info", None)
     record = results_record(run, run_id, method=config.method, method_args=method_args, env=env_name, split=split,
                             split_source=env.unwrapped.split.source,
                             split_fingerprint=env.unwrapped.split.fingerprint, seeds=[config.seed],
-                            model=asdict(model) if model is not None else None)
+                            protocol=protocol_of(agent, episodes=n_episodes, seed=config.seed,
+                                                 max_steps=config.max_steps),
+                            model=model_record(getattr(agent, "model_info", None)))
     run.write_results(record.to_json())
     return RunResult(path=run.path, record=record)
 
@@ -183,12 +184,29 @@ def episode_record(episode: int, spec: EpisodeSpec, attempts: tuple[Trajectory, 
                          trials=len(attempts))
 
 
+def protocol_of(agent: Agent, *, episodes: int, seed: int, max_steps: int) -> dict[str, Any]:
+    """The evaluation protocol of ``agent``'s episodes, for the results record."""
+    sampling = agent.sampling
+    return {"episodes": episodes, "seed": seed, "max_steps": max_steps,
+            "decoding": None if sampling is None else ("greedy" if sampling.temperature == 0 else "sampled"),
+            "temperature": None if sampling is None else sampling.temperature,
+            "top_p": None if sampling is None else sampling.top_p,
+            "max_new_tokens": None if sampling is None else sampling.max_new_tokens, "history": agent.history}
+
+
+def model_record(info: Any) -> dict[str, Any] | None:
+    """The results record's ``model`` from an agent's `ModelInfo` (None for agents without a model)."""
+    return asdict(info) if info is not None else None
+
+
 def results_record(run: RunDir, run_id: str, *, method: str, method_args: dict, env: str, split: str,
-                   split_source: str, split_fingerprint: str, seeds: list[int], model: dict | None = None,
-                   feedback: dict | None = None, training: dict | None = None) -> ResultsRecord:
+                   split_source: str, split_fingerprint: str, seeds: list[int], protocol: dict[str, Any],
+                   model: dict | None = None, feedback: dict | None = None,
+                   training: dict | None = None) -> ResultsRecord:
     """The results record of a run directory, its figures computed from the episode log."""
     summary = summarize(run.read_episodes())
     return ResultsRecord(
+        protocol=protocol,
         run_id=run_id,
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
         method=method,

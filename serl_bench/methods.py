@@ -91,6 +91,10 @@ class Agent(ABC):
 
     #: Attempts per task in one evaluation episode (Reflexion uses several); the episode ends at the first win.
     trials: int = 1
+    #: For model-backed agents, recorded in the results' evaluation protocol: how many earlier steps each
+    #: prompt shows, and how responses are sampled. None for agents without a model.
+    history: int | None = None
+    sampling: SamplingParams | None = None
 
     def end_trial(self, trajectory: Any) -> None:  # noqa: B027
         """Called after each failed trial but the last, with its `Trajectory`."""
@@ -123,10 +127,16 @@ _REGISTRY: dict[str, MethodSpec] = {}
 _loaded = False
 
 
-def register_method(name: str, *, kind: MethodKind = "non-learning", summary: str | None = None):
-    """Class/function decorator: register ``factory`` as method ``name``."""
+def register_method(name: str, *, kind: MethodKind | None = None, summary: str | None = None):
+    """Class/function decorator: register ``factory`` as method ``name``. ``kind`` defaults to ``rl`` for a
+    `serl_bench.training.TrainingMethod` subclass and ``non-learning`` otherwise."""
 
-    def decorator(factory: Callable[..., Agent]) -> Callable[..., Agent]:
+    def decorator(factory: Callable[..., Any]) -> Callable[..., Any]:
+        nonlocal kind
+        if kind is None:
+            from serl_bench.training import TrainingMethod
+
+            kind = "rl" if inspect.isclass(factory) and issubclass(factory, TrainingMethod) else "non-learning"
         module = getattr(factory, "__module__", "") or ""
         source = "bundled" if module.startswith("serl_bench.") else module
         doc = summary or re.sub(r"``?([^`]+)``?", r"\1", (inspect.getdoc(factory) or "").split("\n", 1)[0])

@@ -20,7 +20,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 Z95 = 1.959963984540054  # two-sided 95 % normal quantile
 SOFTWARE = ("serl-bench", "gymnasium", "alfworld", "textworld", "fast-downward-textworld", "numpy", "torch",
             "transformers")
@@ -63,8 +63,8 @@ class TaskTypeFigures(_Strict):
     score_mean: _Fraction = Field(description="mean task score of those episodes")
 
 
-class ModelRecord(_Strict):
-    """The policy model of an LLM method."""
+class ModelRecordV1(_Strict):
+    """The policy model of an LLM method (schema version 1)."""
 
     name: str = Field(max_length=500, description="model name or path as given")
     source: str = Field(max_length=50, description="bundled, local, gguf, hub or endpoint")
@@ -72,16 +72,47 @@ class ModelRecord(_Strict):
     dtype: str | None = Field(max_length=50, description="weight dtype, e.g. bfloat16; null where unknown")
 
 
+class ModelOrigin(_Strict):
+    """Where a model's weights came from, down to the model a training run started from."""
+
+    kind: Literal["bundled", "hub", "file", "folder", "run", "warm-start", "endpoint", "unknown"] = Field(
+        description="bundled (the shipped SmolLM2), hub (an id on a model hub), file (a .gguf), folder (a "
+        "save_pretrained folder), run (a training run's checkpoint), warm-start (a named model serl-bench "
+        "built), endpoint (a served model), unknown (not recorded)")
+    name: str = Field(max_length=500, description="model name, hub id, path or run id")
+    sha256: str | None = Field(pattern=_SHA256, description="sha256 over the weights files; null where not read "
+                               "(hub ids, endpoints)")
+    run_config_hash: str | None = Field(pattern=_SHA256, description="for a run's checkpoint or a warm start: the "
+                                        "sha256 of the config that trained it")
+    recipe: dict[str, Any] | None = Field(description="for a warm start: how it was built (method, settings, "
+                                          "split fingerprint)")
+    parent: ModelOrigin | None = Field(description="the model this one was trained from, where known")
+
+
+class ModelRecord(ModelRecordV1):
+    """The policy model of an LLM method."""
+
+    source: str = Field(max_length=50, description="bundled, local, gguf, hub, run, warm-start or endpoint")
+    origin: ModelOrigin | None = Field(description="where the weights came from (null where unknown)")
+
+
 class FeedbackRecord(_Strict):
-    """The feedback configuration of a run (DESIGN §5)."""
+    """The feedback configuration of a run."""
 
     sources: list[str] = Field(min_length=1, max_length=5, description="feedback sources, in order")
     combine: str = Field(max_length=20, description="`+` (all sources, concatenated) or `|` (first available)")
     granularity: str = Field(max_length=20, description="`step` or `anchor`")
 
 
-class TrainingRecord(_Strict):
-    """The training budget of a trained method."""
+class FeedbackRecordV2(FeedbackRecord):
+    """The feedback configuration of a run, with every option of the spec."""
+
+    options: dict[str, Any] = Field(description="the feedback spec's other settings (caps, anchor similarity, "
+                                    "expert fallback, teacher template...)")
+
+
+class TrainingRecordV1(_Strict):
+    """The training budget of a trained method (schema version 1)."""
 
     updates: int = Field(ge=0, description="policy updates made")
     rollouts: int = Field(ge=0, description="trajectories collected for training")
@@ -90,14 +121,34 @@ class TrainingRecord(_Strict):
     device: str = Field(max_length=200, description="device that trained, e.g. cpu or cuda:0")
 
 
-class ResultsRecord(_Strict):
-    """``results.json``: the record a run writes and the leaderboard takes (schema version 1).
+class TrainingRecord(TrainingRecordV1):
+    """The training budget of a trained method, and the model it started from."""
 
-    Every key is present; null where not applicable. The figures are computed from the run's
-    ``episodes.jsonl`` by `summarize`, and `leaderboard submit` recomputes them before accepting it.
-    """
+    start_model: ModelOrigin = Field(description="the model training started from (a warm start, a run's "
+                                     "checkpoint, the bundled model...)")
+    settings: dict[str, Any] = Field(description="the loop's settings that shape what was learned: tasks per "
+                                     "update, group size, episode length, history, temperature, learning rate, "
+                                     "objective")
 
-    schema_version: Literal[1] = Field(default=SCHEMA_VERSION, description="version of this schema")
+
+class ProtocolRecord(_Strict):
+    """How the evaluation episodes were played."""
+
+    episodes: int = Field(ge=1, description="evaluation episodes (episode i: task i mod len(split), seed + i)")
+    seed: int = Field(description="base seed")
+    max_steps: int = Field(ge=1, description="steps after which an episode was cut off")
+    decoding: Literal["greedy", "sampled"] | None = Field(description="LLM methods: greedy or sampled responses; "
+                                                          "null for others")
+    temperature: float | None = Field(ge=0, description="sampling temperature (0 for greedy); null for non-LLM "
+                                      "methods")
+    top_p: float | None = Field(ge=0, le=1, description="nucleus sampling mass; null for non-LLM methods")
+    max_new_tokens: int | None = Field(ge=1, description="tokens per response; null for non-LLM methods")
+    history: int | None = Field(ge=0, description="earlier steps shown in each prompt; null for non-LLM methods")
+
+
+class _RecordBase(_Strict):
+    """The fields every schema version has."""
+
     run_id: str = Field(max_length=200, description="run identity (the run directory's name by default)")
     created_at: datetime = Field(description="ISO-8601 time the record was written")
     method: str = Field(pattern=_NAME, description="registered method name, e.g. `serl`")
@@ -105,7 +156,7 @@ class ResultsRecord(_Strict):
     env: str = Field(pattern=_NAME, description="env short name, e.g. `alfworld`")
     split: str = Field(min_length=1, max_length=500, description="task split, e.g. `procgen-test`")
     split_source: str = Field(max_length=50, description="where the split's tasks come from: `procedural`, "
-                              "`official`, `generated`, `original` or `user`")
+                              "`official`, `generated`, `original-data` or `user`")
     split_fingerprint: str | None = Field(default=None, pattern=_SHA256, description=(
         "sha256 over the split's task ids and contents (game files; goals with their catalog): equal "
         "fingerprints, the same tasks. Null in records written before serl-bench recorded it"))
@@ -117,9 +168,7 @@ class ResultsRecord(_Strict):
                                   "never conflated with success")
     per_task_type: dict[str, TaskTypeFigures] = Field(description="figures per task type")
     mean_steps: float = Field(ge=0, description="mean episode length in steps")
-    model: ModelRecord | None = Field(description="the policy model; null for non-LLM methods")
     feedback: FeedbackRecord | None = Field(description="feedback configuration; null for runs without feedback")
-    training: TrainingRecord | None = Field(description="training budget; null for evaluation-only runs")
     hardware: dict[str, Any] = Field(description="CPU/GPU description of the machine that ran")
     software: dict[str, str | None] = Field(description="versions of python, serl-bench and the libraries")
     config_hash: str = Field(pattern=_SHA256, description="sha256 of the canonical JSON of `config.json`")
@@ -127,7 +176,7 @@ class ResultsRecord(_Strict):
     errors: int = Field(default=0, ge=0, description="episodes that ended in an error (counted as failures)")
 
     @model_validator(mode="after")
-    def _consistent(self) -> ResultsRecord:
+    def _consistent(self) -> _RecordBase:
         lo, hi = self.success_ci95
         if not lo - 1e-9 <= self.success_rate <= hi + 1e-9:
             raise ValueError(f"success_ci95 [{lo}, {hi}] does not contain success_rate {self.success_rate}")
@@ -142,11 +191,41 @@ class ResultsRecord(_Strict):
 
     @classmethod
     def json_schema(cls) -> dict[str, Any]:
-        """The JSON Schema committed as ``leaderboard/results.schema.json``."""
+        """The JSON Schema committed under ``leaderboard/``."""
         schema = cls.model_json_schema()
         schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-        schema["$id"] = f"https://serl-bench/results.schema.v{SCHEMA_VERSION}.json"
+        schema["$id"] = f"https://serl-bench/results.schema.v{cls.model_fields['schema_version'].default}.json"
         return schema
+
+
+class ResultsRecordV1(_RecordBase):
+    """``results.json`` as serl-bench wrote it before schema version 2: still validated and shown, marked as
+    version 1 (it does not say the episode length, prompt history, evaluation protocol or starting model)."""
+
+    schema_version: Literal[1] = Field(default=1, description="version of this schema")
+    model: ModelRecordV1 | None = Field(description="the policy model; null for non-LLM methods")
+    training: TrainingRecordV1 | None = Field(description="training budget; null for evaluation-only runs")
+
+
+class ResultsRecord(_RecordBase):
+    """``results.json``: the record a run writes and the leaderboard takes (schema version 2).
+
+    Every key is present; null where not applicable. The figures are computed from the run's
+    ``episodes.jsonl`` by `summarize`, and `leaderboard submit` recomputes them before accepting it.
+    """
+
+    schema_version: Literal[2] = Field(default=SCHEMA_VERSION, description="version of this schema")
+    protocol: ProtocolRecord = Field(description="how the evaluation episodes were played: episode length, "
+                                     "decoding, prompt history")
+    model: ModelRecord | None = Field(description="the policy model and where its weights came from; null for "
+                                      "non-LLM methods")
+    feedback: FeedbackRecordV2 | None = Field(description="feedback configuration; null for runs without feedback")
+    training: TrainingRecord | None = Field(description="training budget, starting model and loop settings; null "
+                                            "for evaluation-only runs")
+
+
+RECORD_VERSIONS: dict[int, type[_RecordBase]] = {1: ResultsRecordV1, 2: ResultsRecord}
+AnyRecord = ResultsRecordV1 | ResultsRecord
 
 
 def wilson_interval(successes: int, n: int, z: float = Z95) -> tuple[float, float]:

@@ -62,7 +62,7 @@ def make_env(entry: EnvEntry, split: str, *, max_steps: int, env_args: dict[str,
             bar.update(done - bar.n)
 
     try:
-        return entry.make(split=split, max_steps=max_steps, progress=on_progress, **(env_args or {}))
+        return entry.make(split=split, max_episode_steps=max_steps, progress=on_progress, **(env_args or {}))
     except TypeError as exc:
         raise ConfigError(f"env {entry.name!r}: {exc}") from None
     finally:

@@ -80,3 +80,72 @@ def test_third_party_methods_arrive_through_entry_points(tmp_path, monkeypatch, 
     agent, args = build_method("always-last")
     assert args == {"which": -1}
     sys.modules.pop("plugin_mod", None)
+
+
+_TRAINING_PLUGIN = '''
+from serl_bench.training import TrainingMethod
+
+class ScaledReward(TrainingMethod):
+    """Raw episode reward times a scale, on every token.
+
+    Args:
+        scale: multiplies each episode's reward.
+    """
+
+    def __init__(self, scale: float = 1.0):
+        self.scale = scale
+
+    def step_advantages(self, group):
+        return [[self.scale * t.total_reward] * t.length for t in group.trajectories]
+'''
+
+
+@pytest.fixture
+def training_plugin(tmp_path, monkeypatch, registry_snapshot):
+    """A fake installed distribution declaring a *training* method in the serl_bench.methods group."""
+    (tmp_path / "train_plugin_mod.py").write_text(_TRAINING_PLUGIN)
+    dist = tmp_path / "serl_train_plugin-0.1.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: serl-train-plugin\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text("[serl_bench.methods]\nscaled-reward = train_plugin_mod:ScaledReward\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr("serl_bench.methods._loaded", False)
+    yield
+    sys.modules.pop("train_plugin_mod", None)
+
+
+def test_third_party_training_methods_get_their_settings_recorded(training_plugin):
+    spec = get_method("scaled-reward")
+    assert spec.kind == "rl" and spec.source == "train_plugin_mod"
+    assert spec.arguments() == [{"name": "scale", "default": 1.0, "required": False,
+                                 "help": "multiplies each episode's reward."}]
+    method, args = build_method("scaled-reward", scale=3)
+    assert method.scale == 3.0 and args == {"scale": 3.0}  # an int for a float setting becomes a float
+    with pytest.raises(ConfigError, match="scale must be a number, got 'x'"):
+        build_method("scaled-reward", scale="x")
+
+
+@pytest.mark.slow
+def test_a_third_party_training_method_trains_through_the_cli(training_plugin, tmp_path, small_split, looking_model):
+    import json
+
+    from serl_bench.cli import main
+
+    out = tmp_path / "run"
+    code = main(["run", "--method", "scaled-reward", "--method-arg", "scale=2", "--model", str(looking_model),
+                 "--split", "procgen-test", "--env-arg", "games_per_type=2", "--updates", "1",
+                 "--tasks-per-update", "1", "--group-size", "2", "--max-steps", "2", "--max-new-tokens", "4",
+                 "--eval-episodes", "1", "--history", "0", "--out", str(out), "--no-progress"])
+    assert code == 0
+    record = json.loads((out / "results.json").read_text())
+    assert record["method"] == "scaled-reward" and record["method_args"] == {"scale": 2.0}
+
+
+def test_training_methods_list_their_settings_with_help():
+    expected = {"serl": {"lambda0", "decay_steps", "weight_clip", "teacher_sync_interval"},
+                "gigpo": {"gamma", "step_advantage_weight"}, "ppo": {"gamma", "gae_lambda", "value_coef"},
+                "opd": {"distill_coef", "teacher_sync_interval"}}
+    for name, names in expected.items():
+        arguments = get_method(name).arguments()
+        assert {a["name"] for a in arguments} >= names, name
+        assert all(a["help"] for a in arguments), name

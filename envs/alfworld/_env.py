@@ -28,10 +28,11 @@ class ALFWorldEnv(gym.Env[str, str]):
     one, at random from ``seed``); ``step(command)`` plays a text command. Every ``info`` carries the
     keys of the environment contract (`serl_bench.envs.INFO_KEYS`) plus ``task_id`` and ``split``.
     An invalid command costs a step and returns the engine's own answer, ``"Nothing happens."``.
+    Episodes are cut off by Gymnasium's time limit: ``max_episode_steps`` (50 unless given to ``make``).
 
     Example::
 
-        env = gymnasium.make("serl/ALFWorld-v0", split="procgen-test")
+        env = gymnasium.make("serl/ALFWorld-v0", split="procgen-test", max_episode_steps=50)
         obs, info = env.reset(seed=0)
         obs, reward, terminated, truncated, info = env.step(info["admissible_actions"][0])
 
@@ -39,7 +40,6 @@ class ALFWorldEnv(gym.Env[str, str]):
         split: ``procgen-test``/``procgen-train`` (procedural, generated and cached on first use),
             ``train``/``valid_seen``/``valid_unseen`` (official games under ``$ALFWORLD_DATA``), or a path
             to user games (``game.tw-pddl`` files, ALFWorld-domain PDDL problems, or a folder of them).
-        max_steps: steps after which an unfinished episode is truncated.
         task_types: keep only games of these task types.
         games_per_type: size of a procedural split (default 20 for test, 50 for train).
         data_path: folder holding ``json_2.1.1/`` (default ``$ALFWORLD_DATA``).
@@ -48,14 +48,12 @@ class ALFWorldEnv(gym.Env[str, str]):
 
     metadata = {"render_modes": ["ansi", "human"], "render_fps": 4}
 
-    def __init__(self, split: str = "procgen-test", *, max_steps: int = 50,
-                 task_types: list[str] | None = None, games_per_type: int | None = None,
-                 data_path: str | None = None, render_mode: str | None = None,
+    def __init__(self, split: str = "procgen-test", *, task_types: list[str] | None = None,
+                 games_per_type: int | None = None, data_path: str | None = None, render_mode: str | None = None,
                  progress: Callable[[int, int], None] | None = None) -> None:
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise UnknownNameError("render_mode", render_mode, self.metadata["render_modes"])
         self.render_mode = render_mode
-        self.max_steps = int(max_steps)
         self.split: Split[Game] = load_split(split, games_per_type=games_per_type, data_path=data_path,
                                        progress=progress)
         if task_types:
@@ -108,9 +106,8 @@ class ALFWorldEnv(gym.Env[str, str]):
         won = bool(self._state["won"])
         reward = 1.0 if won and not self._won else 0.0
         self._won = won
-        truncated = not won and self._steps >= self.max_steps
         self._obs = feedback
-        return feedback, reward, won, truncated, self._info(feedback=feedback)
+        return feedback, reward, won, False, self._info(feedback=feedback)
 
     def expert_action(self) -> str | None:
         """alfworld's handcoded expert's next command here, or None where it has none."""

@@ -29,6 +29,7 @@ from ._text import SEP, Page, read_page
 MODES = ("text", "browser")
 MAX_TEXT = 1_000_000
 REQUEST_TIMEOUT = 30.0
+UNLIMITED_PLAN = 100  #: the expert's horizon where no time limit is set (``WebShopEnv`` made directly)
 
 
 class AnyText(spaces.Text):
@@ -69,7 +70,8 @@ class WebShopEnv(gym.Env[str, str]):
     ``admissible_actions`` is ``search[<query>]`` where there is a search box (put keywords in place of
     ``<query>``) and ``click[...]`` for each clickable; ``anchor`` is the page without the instruction, plus
     the chosen options; ``won`` is a reward of 1; ``score`` the reward (0 until bought); ``task_type`` the
-    goal's product category. Invalid actions cost a step and say why in ``feedback``.
+    goal's product category. Invalid actions cost a step and say why in ``feedback``. Episodes are cut off
+    by Gymnasium's time limit: ``max_episode_steps`` (15 unless given to ``make``).
 
     Example::
 
@@ -84,7 +86,6 @@ class WebShopEnv(gym.Env[str, str]):
             ``chromedriver``). The same actions give the same observations in both.
         num_products: catalog size (generated, or the first ``num_products`` of the original data).
         data_path: folder with the original WebShop JSON files; default: the generated catalog.
-        max_steps: steps after which an episode is truncated.
         port: serve the site on this port (default: a free one).
         show_attributes: show the item pages' Attributes tab (hidden in the original: it shows what the
             reward checks).
@@ -98,7 +99,7 @@ class WebShopEnv(gym.Env[str, str]):
     metadata = {"render_modes": ["ansi", "human"], "render_fps": 4}
 
     def __init__(self, split: str = "test", *, mode: Literal["text", "browser"] = "text", num_products: int = 1000,
-                 data_path: str | None = None, max_steps: int = 15, port: int | None = None,
+                 data_path: str | None = None, port: int | None = None,
                  show_attributes: bool = False, timeout: float = REQUEST_TIMEOUT, catalog: Catalog | None = None,
                  chromium: str | None = None, chromedriver: str | None = None, render_mode: str | None = None,
                  progress: Callable[[int, int], None] | None = None) -> None:
@@ -108,11 +109,9 @@ class WebShopEnv(gym.Env[str, str]):
             raise UnknownNameError("WebShop mode", mode, MODES)
         if split not in SPLITS:
             raise UnknownNameError("WebShop split", split, SPLITS)
-        if not isinstance(max_steps, int) or max_steps < 1:
-            raise ConfigError(f"max_steps must be a whole number of at least 1, got {max_steps!r}")
         if not isinstance(timeout, (int, float)) or timeout <= 0:
             raise ConfigError(f"timeout must be a positive number of seconds, got {timeout!r}")
-        self.render_mode, self.mode, self.max_steps = render_mode, mode, int(max_steps)
+        self.render_mode, self.mode = render_mode, mode
         self.port, self.show_attributes, self.timeout = port, bool(show_attributes), float(timeout)
         self._chrome = {"chromium": chromium, "chromedriver": chromedriver}
         self.catalog = catalog if catalog is not None else load_catalog(num_products, data_path=data_path)
@@ -169,8 +168,7 @@ class WebShopEnv(gym.Env[str, str]):
                 feedback, reward = self._act(parse_action(action))
             except ParseError as exc:
                 feedback = str(exc)
-        truncated = not self._done and self._steps >= self.max_steps
-        return self._page.text, reward, self._done, truncated, self._info(feedback)
+        return self._page.text, reward, self._done, False, self._info(feedback)
 
     def expert_action(self) -> str | None:
         """The oracle expert's next action here (it knows the goal, catalog and reward); None once bought."""
@@ -178,8 +176,13 @@ class WebShopEnv(gym.Env[str, str]):
             raise gym.error.ResetNeeded("call reset() before expert_action()")
         if self._plan is None:
             self._plan = _expert.plan(self.catalog, search_index(self.catalog), self._task.goal, compute_reward,
-                                      max(1, self.max_steps - self._steps))
+                                      max(1, self._horizon() - self._steps))
         return _expert.next_action(self._plan, self._page)
+
+    def _horizon(self) -> int:
+        """Steps an episode may take: Gymnasium's ``max_episode_steps`` (the expert plans within it)."""
+        limit = self.spec.max_episode_steps if self.spec is not None else None
+        return limit or UNLIMITED_PLAN
 
     def render(self) -> str | None:
         text = self._page.text if self._page else ""

@@ -8,7 +8,16 @@ from typing import Any
 import gymnasium as gym
 
 from serl_bench.methods import Agent, AgentStep, GenerationRequest
-from serl_bench.models import Backend, Generation, Message, ModelInfo, SamplingParams
+from serl_bench.models import (
+    Backend,
+    Generation,
+    Message,
+    ModelInfo,
+    ModelRef,
+    SamplingParams,
+    resolve_model,
+    trained_agent_settings,
+)
 from serl_bench.rollouts import step_seed
 
 from ._format import PromptFormat, format_for, parse_action
@@ -81,6 +90,17 @@ class LLMAgent(Agent):
         return AgentStep(action=action, prompt=generation.prompt or _flatten(request.messages),
                          response=generation.text, action_span=parsed.span, error=parsed.error,
                          messages=request.messages, token_ids=generation.token_ids, logprobs=generation.logprobs)
+
+
+def llm_settings(model: str | None, history: int | None, max_new_tokens: int | None, dtype: str
+                 ) -> tuple[ModelRef, int, int, str]:
+    """``(model, history, max_new_tokens, dtype)`` with the unset ones taken from how a trained checkpoint was
+    trained (so a checkpoint acts in ``eval`` as it did in training), else the prompting defaults (2, 256, auto)."""
+    ref = resolve_model(model)
+    trained = trained_agent_settings(ref)
+    return (ref, trained.get("history", 2) if history is None else history,
+            trained.get("max_new_tokens", 256) if max_new_tokens is None else max_new_tokens,
+            trained.get("dtype", "auto") if dtype == "auto" else dtype)
 
 
 def _flatten(messages: Sequence[Message]) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from enum import StrEnum
@@ -110,5 +111,8 @@ class FeedbackSpec:
 
     def as_record(self) -> dict:
         """The ``feedback`` field of a results record."""
+        options = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+                   if f.name not in ("sources", "combine", "granularity")}
         return {"sources": [s.value for s in self.sources], "combine": self.combine.value,
-                "granularity": self.granularity.value}
+                "granularity": self.granularity.value,
+                "options": {k: v.value if isinstance(v, StrEnum) else v for k, v in options.items()}}

@@ -14,7 +14,7 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from serl_bench.results import ResultsRecord
+from serl_bench.results import AnyRecord
 
 from ._reported import ReportedFigure, load_reported
 from ._safejson import SubmissionError, read_json
@@ -34,6 +34,8 @@ class Row:
     split: str
     split_source: str
     tasks: str  #: first 8 hex digits of the split's fingerprint: rows with equal ones ran the same tasks
+    max_steps: int | None  #: episode length cap (None: a version 1 record, which did not say)
+    panel: str  #: tasks and episode length: rows are ranked only against rows of the same panel
     success: float  #: percent
     ci_lo: float
     ci_hi: float
@@ -45,9 +47,11 @@ class Row:
     hardware: str
     date: str
     task_types: str
+    schema_version: int
+    settings: str  #: the method's arguments, briefly
 
 
-def load_submissions(board: str | os.PathLike) -> list[tuple[str, ResultsRecord]]:
+def load_submissions(board: str | os.PathLike) -> list[tuple[str, AnyRecord]]:
     """Every record under ``board/submissions/``, validated; a broken one is an error naming its file."""
     folder = Path(board) / SUBMISSIONS
     if not folder.is_dir():
@@ -55,14 +59,17 @@ def load_submissions(board: str | os.PathLike) -> list[tuple[str, ResultsRecord]
     return [(p.name, record_from(read_json(p), str(p))) for p in sorted(folder.glob("*.json"))]
 
 
-def rows(records: list[tuple[str, ResultsRecord]]) -> list[Row]:
+def rows(records: list[tuple[str, AnyRecord]]) -> list[Row]:
     out = []
     for name, r in records:
         f, m, t = r.feedback, r.model, r.training
         params = f", {m.parameters / 1e6:.0f}M" if m and m.parameters else ""
+        tasks = r.split_fingerprint[:8] if r.split_fingerprint else "unknown"
+        max_steps = r.protocol.max_steps if r.schema_version >= 2 else None
         out.append(Row(
-            file=name, method=r.method, env=r.env, split=r.split, split_source=r.split_source,
-            tasks=r.split_fingerprint[:8] if r.split_fingerprint else "unknown",
+            file=name, method=r.method, env=r.env, split=r.split, split_source=r.split_source, tasks=tasks,
+            max_steps=max_steps, panel=f"tasks {tasks}, " + (f"{max_steps} steps" if max_steps else
+                                                             "episode length not recorded (v1)"),
             success=round(100 * r.success_rate, 1), ci_lo=round(100 * r.success_ci95[0], 1),
             ci_hi=round(100 * r.success_ci95[1], 1), score=round(r.score_mean, 3), episodes=r.episodes,
             feedback=f"{f.combine.join(f.sources)} @ {f.granularity}" if f else "none",
@@ -72,8 +79,14 @@ def rows(records: list[tuple[str, ResultsRecord]]) -> list[Row]:
             hardware=str(r.hardware.get("gpu") or r.hardware.get("cpu") or "unknown")[:80],
             date=r.created_at.date().isoformat(),
             task_types=", ".join(f"{k} {100 * v.success_rate:.0f}%" for k, v in r.per_task_type.items()),
+            schema_version=r.schema_version, settings=_settings(r.method_args),
         ))
-    return sorted(out, key=lambda row: (row.env, row.split_source, row.split, -row.success, -row.score, row.file))
+    return sorted(out, key=lambda row: (row.env, row.split_source, row.panel, -row.success, -row.score, row.file))
+
+
+def _settings(args: dict) -> str:
+    text = ", ".join(f"{k}={v}" for k, v in args.items() if k != "model")
+    return text if len(text) <= 160 else text[:157] + "..."
 
 
 def render(board: str | os.PathLike = "leaderboard") -> tuple[Path, Path]:
@@ -98,8 +111,8 @@ def markdown(measured: list[Row], reported: list[ReportedFigure]) -> str:
         "Measured results only: every row is a run whose figures `serl-bench leaderboard submit` recomputed",
         "from its episode log before accepting it. Success (task solved) and score (the env's reward, WebShop's",
         "attribute/option/price match) are separate figures. Intervals are Wilson 95 %. Rows are ranked by",
-        "success within one env and split source; compare rows only within a table, and only rows whose",
-        "`tasks` fingerprint (the split's task contents) is equal ran the very same tasks.",
+        "success within a *panel*: the same env, split source, tasks (the split's fingerprint: its task",
+        "contents) and episode length. Rows of different panels are not comparable and are never ranked together.",
         "The same board, sortable and filterable, is `index.html` (open it in a browser; works offline).",
         "Regenerate with `serl-bench leaderboard render`; add a run with `serl-bench leaderboard submit RUN_DIR`.",
         "",
@@ -110,15 +123,23 @@ def markdown(measured: list[Row], reported: list[ReportedFigure]) -> str:
     if not groups:
         lines += ["*No submissions yet.*", ""]
     for (env, source), group in groups.items():
-        lines += [f"## {env} — {source} splits", "",
-                  "| # | method | split | tasks | success % [95 % CI] | score | episodes | feedback | model "
-                  "| training | submitted |",
-                  "|---:|---|---|---|---|---:|---:|---|---|---|---|"]
-        for rank, r in enumerate(group, 1):
-            cells = [str(rank), r.method, r.split, r.tasks, f"{r.success:.1f} [{r.ci_lo:.1f}, {r.ci_hi:.1f}]",
-                     f"{r.score:.3f}", str(r.episodes), r.feedback, r.model, r.training, r.date]
-            lines.append("| " + " | ".join(_md(c) for c in cells) + " |")
-        lines.append("")
+        lines += [f"## {env} — {source} splits", ""]
+        panels: dict[str, list[Row]] = defaultdict(list)
+        for row in group:
+            panels[row.panel].append(row)
+        for panel, members in sorted(panels.items(), key=lambda kv: (-len(kv[1]), kv[0])):
+            lines += [f"### {panel}", "", "Ranked only among themselves: other panels ran other tasks or cut "
+                      "episodes at another length." if len(panels) > 1 else "One panel: all rows ran the same tasks "
+                      "with the same episode length.", "",
+                      "| # | method | settings | split | success % [95 % CI] | score | episodes | feedback | model "
+                      "| training | submitted |",
+                      "|---:|---|---|---|---|---:|---:|---|---|---|---|"]
+            for rank, r in enumerate(members, 1):
+                cells = [str(rank), r.method, r.settings or "-", r.split,
+                         f"{r.success:.1f} [{r.ci_lo:.1f}, {r.ci_hi:.1f}]", f"{r.score:.3f}", str(r.episodes),
+                         r.feedback, r.model, r.training, r.date]
+                lines.append("| " + " | ".join(_md(c) for c in cells) + " |")
+            lines.append("")
     lines += [
         "## Reported elsewhere (not measured here)",
         "",

@@ -15,7 +15,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from serl_bench.results import ResultsRecord, canonical_json, config_hash, file_sha256, summarize
+from serl_bench.results import AnyRecord, canonical_json, config_hash, file_sha256, summarize
 
 from ._safejson import SubmissionError, read_json
 from ._validate import read_episodes, validate
@@ -48,7 +48,7 @@ def submit(run_dir: str | os.PathLike, board: str | os.PathLike = "leaderboard")
     return target
 
 
-def verify(run_dir: Path, record: ResultsRecord) -> None:
+def verify(run_dir: Path, record: AnyRecord) -> None:
     """Refuse ``record`` unless its figures and hashes match the run's episode log and config."""
     episodes_path, config_path = run_dir / "episodes.jsonl", run_dir / "config.json"
     differences = []
@@ -78,7 +78,7 @@ def verify(run_dir: Path, record: ResultsRecord) -> None:
         raise SubmissionError(f"{run_dir}: the record does not match the run: " + "; ".join(differences))
 
 
-def submission_name(record: ResultsRecord) -> str:
+def submission_name(record: AnyRecord) -> str:
     """``<env>-<split>-<method>-<12 hex digits of the log and config hashes>.json``, a safe file name anywhere."""
     parts = [record.env, record.split, record.method]
     safe = [re.sub(r"[^A-Za-z0-9._-]+", "_", p).strip("._-")[:60] or "_" for p in parts]

@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from serl_bench.harness import EpisodeRecord
-from serl_bench.results import SCHEMA_VERSION, ResultsRecord
+from serl_bench.results import RECORD_VERSIONS, SCHEMA_VERSION, AnyRecord
 
 from ._safejson import SubmissionError, iter_jsonl, read_json
 
@@ -29,26 +29,28 @@ def results_path(path: str | os.PathLike) -> Path:
     return path
 
 
-def validate(path: str | os.PathLike) -> ResultsRecord:
+def validate(path: str | os.PathLike) -> AnyRecord:
     """The record at ``path`` (a results file or a run directory), or a `SubmissionError` listing its problems."""
     path = results_path(path)
     return record_from(read_json(path), str(path))
 
 
-def record_from(data: Any, where: str) -> ResultsRecord:
+def record_from(data: Any, where: str) -> AnyRecord:
+    """A record of any schema version this serl-bench reads (1 and 2), validated against that version."""
     if not isinstance(data, dict):
         raise SubmissionError(f"{where}: a results record is a JSON object, got {_kind(data)}")
     version = data.get("schema_version")
-    if type(version) is not int or version != SCHEMA_VERSION:
+    if type(version) is not int or version not in RECORD_VERSIONS:
         if type(version) is int and version > SCHEMA_VERSION:
             raise SubmissionError(f"{where}: schema_version {version} is newer than this serl-bench reads "
                                   f"({SCHEMA_VERSION}); upgrade serl-bench")
         raise SubmissionError(f"{where}: schema_version {_short(version)} is not supported; this serl-bench "
-                              f"reads version {SCHEMA_VERSION} (re-run the evaluation to write a current record)")
+                              f"reads versions {', '.join(map(str, RECORD_VERSIONS))} (re-run the evaluation to write "
+                              "a current record)")
     try:  # strict JSON types: "0.5" is not a number, true is not 1
-        return ResultsRecord.model_validate_json(json.dumps(data), strict=True)
+        return RECORD_VERSIONS[version].model_validate_json(json.dumps(data), strict=True)
     except ValidationError as exc:
-        raise SubmissionError(schema_problems(exc, where)) from None
+        raise SubmissionError(schema_problems(exc, where, version)) from None
 
 
 def read_episodes(path: Path) -> list[EpisodeRecord]:
@@ -68,7 +70,7 @@ def read_episodes(path: Path) -> list[EpisodeRecord]:
     return episodes
 
 
-def schema_problems(exc: ValidationError, where: str) -> str:
+def schema_problems(exc: ValidationError, where: str, version: int = SCHEMA_VERSION) -> str:
     """A pydantic error as lines ``where: field.path: problem``."""
     lines = []
     for error in exc.errors(include_url=False)[:MAX_PROBLEMS]:
@@ -77,7 +79,7 @@ def schema_problems(exc: ValidationError, where: str) -> str:
         if error["type"] == "missing":
             message = "missing (every key is required; null where not applicable)"
         elif error["type"] == "extra_forbidden":
-            message = f"unknown key (not in schema version {SCHEMA_VERSION})"
+            message = f"unknown key (not in schema version {version})"
         lines.append(f"{where}: {_short(field, 80)}: {message}")
     if exc.error_count() > MAX_PROBLEMS:
         lines.append(f"{where}: and {exc.error_count() - MAX_PROBLEMS} more problems")

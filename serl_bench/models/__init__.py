@@ -9,12 +9,21 @@ id, or an endpoint URL (`resolve_model`). Torch and transformers load only when 
 """
 
 from ._openai import EndpointError, OpenAIBackend
-from ._resolve import ModelRef, bundled_gguf, resolve_model
+from ._resolve import (
+    PROVENANCE_FILE,
+    ModelRef,
+    bundled_gguf,
+    model_origin,
+    resolve_model,
+    trained_agent_settings,
+    weights_sha256,
+)
 from ._types import Backend, Generation, Message, ModelInfo, SamplingParams
 
 __all__ = ["Backend", "EndpointError", "Generation", "HFBackend", "Message", "ModelInfo", "ModelRef",
            "OpenAIBackend", "SamplingParams", "BACKENDS", "VLLMBackend", "bundled_gguf", "load_hf", "make_backend",
-           "pick_dtype", "resolve_model"]
+           "pick_dtype", "resolve_model", "PROVENANCE_FILE", "model_origin", "trained_agent_settings",
+           "weights_sha256"]
 
 _LAZY = {"HFBackend": "._hf", "load_hf": "._hf", "pick_dtype": "._hf", "VLLMBackend": "._vllm"}
 
@@ -31,13 +40,13 @@ def __getattr__(name: str):
 BACKENDS = ("auto", "hf", "openai", "vllm")
 
 
-def make_backend(backend: str = "auto", model: str | None = "default", *, dtype: str = "auto") -> Backend:
+def make_backend(backend: str = "auto", model: str | ModelRef | None = "default", *, dtype: str = "auto") -> Backend:
     """A backend by name; ``auto`` is ``openai`` for an endpoint URL and ``hf`` otherwise."""
     from serl_bench.errors import ConfigError, UnknownNameError
 
     if backend not in BACKENDS:
         raise UnknownNameError("backend", backend, BACKENDS)
-    ref = resolve_model(model)
+    ref = model if isinstance(model, ModelRef) else resolve_model(model)
     if backend == "auto":
         backend = "openai" if ref.kind == "endpoint" else "hf"
     if (backend == "openai") != (ref.kind == "endpoint"):

@@ -9,7 +9,7 @@ from typing import Any
 from serl_bench.errors import ConfigError
 
 from ._decode import decode
-from ._resolve import ModelRef, resolve_model
+from ._resolve import ModelRef, model_origin, resolve_model
 from ._types import Generation, Message, ModelInfo, SamplingParams
 
 
@@ -81,7 +81,7 @@ class HFBackend:
         self.ref = model if isinstance(model, ModelRef) else resolve_model(model)
         self.model, self.tokenizer, self.device = load_hf(self.ref, dtype=dtype, device=device)
         self.max_batch_size = max_batch_size
-        self.info = ModelInfo(name=self.ref.name, source=self.ref.kind,
+        self.info = ModelInfo(name=self.ref.name, source=self.ref.kind, origin=model_origin(self.ref),
                               parameters=sum(p.numel() for p in self.model.parameters()),
                               dtype=str(self.model.dtype).removeprefix("torch."))
 

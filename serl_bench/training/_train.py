@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from serl_bench.errors import ConfigError
-from serl_bench.harness import results_record
+from serl_bench.harness import protocol_of, results_record
 from serl_bench.methods import build_method, get_method
+from serl_bench.models import weights_sha256
 from serl_bench.results import ResultsRecord
 from serl_bench.rundir import RunDir, new_run_path
 
@@ -95,18 +96,34 @@ def _finish(trainer: Any, run_id: str, method_args: dict[str, Any], started: flo
         run.episodes_path.unlink()  # (a final evaluation that was cut short continues where it stopped)
     trainer.evaluate_into(run)
     trainer.totals["wall_clock_s"] += time.time() - started
-    training = {"updates": c.updates, "rollouts": trainer.totals["rollouts"], "tokens": trainer.totals["tokens"],
-                "wall_clock_s": round(trainer.totals["wall_clock_s"], 1), "device": trainer.device}
     split = trainer.eval_envs[0].unwrapped.split
     record = results_record(
         run, run_id, method=c.method, method_args=method_args, env=trainer.entry.name, split=trainer.eval_split,
         split_source=split.source, split_fingerprint=split.fingerprint, seeds=[c.seed],
-        model={"name": trainer.ref.name, "source": trainer.ref.kind,
-               "parameters": sum(p.numel() for p in trainer.model.parameters()),
-               "dtype": str(trainer.model.dtype).removeprefix("torch.")},
-        feedback=trainer.spec.as_record() if trainer.spec else None, training=training)
+        protocol=protocol_of(trainer.eval_agents[0], episodes=c.eval_episodes, seed=c.seed, max_steps=c.max_steps),
+        model=_trained_model(trainer), feedback=trainer.spec.as_record() if trainer.spec else None,
+        training={"updates": c.updates, "rollouts": trainer.totals["rollouts"], "tokens": trainer.totals["tokens"],
+                  "wall_clock_s": round(trainer.totals["wall_clock_s"], 1), "device": trainer.device,
+                  "start_model": trainer.start_origin, "settings": _loop_settings(c)})
     run.write_results(record.to_json())
     return record
+
+
+def _trained_model(trainer: Any) -> dict[str, Any]:
+    """The evaluated policy: this run's last checkpoint, trained from the starting model."""
+    origin = {k: v for k, v in trainer.origin_record().items() if k != "agent"}
+    origin["sha256"] = weights_sha256(trainer.checkpoint_dir / "model")
+    return {"name": trainer.run.path.name, "source": "run", "origin": origin,
+            "parameters": sum(p.numel() for p in trainer.model.parameters()),
+            "dtype": str(trainer.model.dtype).removeprefix("torch.")}
+
+
+def _loop_settings(config: TrainConfig) -> dict[str, Any]:
+    """The loop's settings worth seeing beside the budget (config.json holds all of them)."""
+    keep = ("split", "tasks_per_update", "group_size", "max_steps", "max_new_tokens", "temperature", "history",
+            "lr", "weight_decay", "epochs", "minibatch", "ppo_clip", "dual_clip", "entropy_coef", "max_grad_norm",
+            "seed", "profile")
+    return {k: getattr(config, k) for k in keep}
 
 
 def _check(config: TrainConfig) -> None:

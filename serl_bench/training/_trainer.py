@@ -9,6 +9,7 @@ Each update: the method's per-update state -> tasks drawn from the training spli
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import shutil
@@ -22,7 +23,17 @@ from serl_bench.envs import EnvEntry, env_entry
 from serl_bench.errors import ConfigError, RunDirError
 from serl_bench.feedback import FeedbackSpec, build_contexts
 from serl_bench.harness import eval_episodes, play_into
-from serl_bench.models import HFBackend, ModelRef, SamplingParams, load_hf, pick_dtype, resolve_model
+from serl_bench.models import (
+    PROVENANCE_FILE,
+    HFBackend,
+    ModelRef,
+    SamplingParams,
+    load_hf,
+    model_origin,
+    pick_dtype,
+    resolve_model,
+)
+from serl_bench.results import config_hash
 from serl_bench.rollouts import GroupPlan, make_env, play_batch
 from serl_bench.rundir import RunDir
 from serl_bench.trajectories import Batch, Trajectory
@@ -50,6 +61,7 @@ class Trainer:
         device = config.device if config.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
         dtype = config.dtype if config.dtype != "auto" else ("bfloat16" if device == "cuda" else "float32")
         self.model, self.tokenizer, self.device = load_hf(self.ref, dtype=dtype, device=device)
+        self.start_origin = model_origin(self.ref)
         self.learner = Learner(config, method, self.model, compute_dtype=pick_dtype("auto", self.device))
         self.backend = self._rollout_backend()
         self.spec = FeedbackSpec.parse(config.feedback, config.granularity, **config.feedback_args) \
@@ -90,6 +102,11 @@ class Trainer:
             self._eval_envs = [self._env(self.eval_split, args) for _ in range(min(c.eval_episodes, len(self.envs)))]
             self._eval_agents = [self._agent(c.eval_temperature) for _ in self._eval_envs]
         return self._eval_envs
+
+    @property
+    def eval_agents(self) -> list[LLMAgent]:
+        self.eval_envs  # noqa: B018 (built together)
+        return self._eval_agents
 
     # ---------------------------------------------------------------------------------------- rollouts
 
@@ -136,7 +153,7 @@ class Trainer:
         envs = self.eval_envs
         episodes = eval_episodes(envs[0].unwrapped.task_ids, c.eval_episodes, c.seed)
         self.model.eval()
-        agents = [self._eval_agents[i % len(self._eval_agents)] for i in range(len(episodes))]
+        agents = [self.eval_agents[i % len(self.eval_agents)] for i in range(len(episodes))]
         return [trials[-1] for trials in play_batch(envs, agents, episodes, max_steps=c.max_steps, policy=c.method)]
 
     def evaluate_into(self, run: RunDir) -> None:
@@ -144,7 +161,7 @@ class Trainer:
         c = self.config
         envs = self.eval_envs
         self.model.eval()
-        play_into(run, envs, self._eval_agents, eval_episodes(envs[0].unwrapped.task_ids, c.eval_episodes, c.seed),
+        play_into(run, envs, self.eval_agents, eval_episodes(envs[0].unwrapped.task_ids, c.eval_episodes, c.seed),
                   max_steps=c.max_steps, progress=self.progress, desc=f"final eval of {c.method} on {self.eval_split}",
                   policy=c.method)
 
@@ -160,6 +177,7 @@ class Trainer:
         shutil.rmtree(staging, ignore_errors=True)
         self.model.save_pretrained(staging / "model")
         self.tokenizer.save_pretrained(staging / "model")
+        (staging / "model" / PROVENANCE_FILE).write_text(json.dumps(self.origin_record(), indent=2) + "\n")
         learner = self.learner
         if learner.teacher is not None and not _same_weights(learner.teacher, self.model):
             learner.teacher.save_pretrained(staging / "teacher")  # else it is the policy: not stored twice
@@ -173,6 +191,14 @@ class Trainer:
             os.replace(self.checkpoint_dir, old)
         os.replace(staging, self.checkpoint_dir)
         shutil.rmtree(old, ignore_errors=True)
+
+    def origin_record(self) -> dict[str, Any]:
+        """What this run's checkpoints say about themselves (read back by `serl_bench.models.model_origin`)."""
+        c = self.config
+        return {"kind": "run", "name": self.run.path.name, "run_config_hash": config_hash(self.run.read_config()),
+                "recipe": None, "parent": self.start_origin,
+                "agent": {"history": c.history, "max_new_tokens": c.max_new_tokens,
+                          "dtype": str(self.model.dtype).removeprefix("torch.")}}
 
     def load(self) -> int:
         """Restore the last checkpoint; the update to continue from."""

@@ -58,7 +58,7 @@ def _stepper(env):
 
 @pytest.mark.parametrize("size", list(SIZES))
 def test_text_step(benchmark, catalogs, size):
-    env = gym.make("serl/WebShop-v0", catalog=catalog(catalogs, size), max_steps=10**9)
+    env = gym.make("serl/WebShop-v0", catalog=catalog(catalogs, size), max_episode_steps=10**9)
     benchmark.group = f"webshop env step ({size} products)"
     try:
         benchmark(_stepper(env))
@@ -69,7 +69,7 @@ def test_text_step(benchmark, catalogs, size):
 @pytest.mark.slow
 @pytest.mark.skipif(not shutil.which("chromedriver") and not os.environ.get("CI"), reason="no chromedriver")
 def test_browser_step(benchmark):
-    env = gym.make("serl/WebShop-v0", mode="browser", num_products=SIZES["1k"], max_steps=10**9)
+    env = gym.make("serl/WebShop-v0", mode="browser", num_products=SIZES["1k"], max_episode_steps=10**9)
     benchmark.group = "webshop env step (1k products)"
     try:
         benchmark.pedantic(_stepper(env), rounds=27, warmup_rounds=1)

@@ -11,8 +11,10 @@ def test_parse_the_command_line_syntax():
     both = FeedbackSpec.parse("next_observation + future_trajectory", rendering="response")
     assert both.combine == Combine.ALL and both.rendering is Rendering.RESPONSE
     assert both.describe() == "next_observation+future_trajectory"
-    assert FeedbackSpec.parse("current_trajectory").as_record() == {
+    record = FeedbackSpec.parse("current_trajectory", max_trajectory_steps=7).as_record()
+    assert {k: record[k] for k in ("sources", "combine", "granularity")} == {
         "sources": ["current_trajectory"], "combine": "+", "granularity": "step"}
+    assert record["options"]["max_trajectory_steps"] == 7 and record["options"]["rendering"] == "observation_action"
 
 
 @pytest.mark.parametrize("text, granularity, options, error, message", [

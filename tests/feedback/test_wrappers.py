@@ -54,7 +54,7 @@ def test_group_env_matches_the_engine_on_the_same_group(small_split):
 
 
 def test_group_env_pays_finished_episodes_nothing_more(small_split):
-    group_env = GroupEnv(lambda: gym.make("serl/ALFWorld-v0", **SMALL, max_steps=5), size=2,
+    group_env = GroupEnv(lambda: gym.make("serl/ALFWorld-v0", **SMALL, max_episode_steps=5), size=2,
                          spec=FeedbackSpec.parse("next_observation"))
     group_env.reset(seed=0, options={"task_id": 6})
     total = [0.0, 0.0]

@@ -41,7 +41,7 @@ def test_hostile_text_is_inert_in_markdown_and_html(eval_runs):
     evil = "</script><script>alert(1)</script> | <img src=x onerror=alert(2)> &amp;\n# heading"
     data = record.model_dump(mode="json")
     hostile = type(record).model_validate({**data, "model": {"name": evil, "source": "local", "parameters": 1,
-                                                             "dtype": None}})
+                                                             "dtype": None, "origin": None}})
     row = rows([("x.json", hostile)])
     md = markdown(row, [])
     line = next(line for line in md.splitlines() if line.startswith("| 1 |"))

@@ -9,11 +9,14 @@ from serl_bench.results import SCHEMA_VERSION, ResultsRecord
 BOARD = Path(__file__).resolve().parents[2] / "leaderboard"
 
 
-def test_the_committed_schema_is_the_model():
+def test_the_committed_schemas_are_the_models():
+    from serl_bench.results import ResultsRecordV1
+
     committed = json.loads((BOARD / SCHEMA_FILE).read_text())
     assert committed == ResultsRecord.json_schema(), (
         "leaderboard/results.schema.json is stale: run `serl-bench leaderboard schema --out "
         "leaderboard/results.schema.json` and commit it")
+    assert json.loads((BOARD / "results.schema.v1.json").read_text()) == ResultsRecordV1.json_schema()
 
 
 def test_every_field_is_documented_in_the_schema():

@@ -20,14 +20,15 @@ def test_round_trip_eval_submit_render(eval_runs, tmp_path):
     readme, page = render(board)
     text = readme.read_text()
     table = text.split("## alfworld — procedural splits")[1].split("## Reported")[0]
+    assert "### tasks" in table and "50 steps" in table  # one panel: the same tasks and episode length
     rows = [line for line in table.splitlines() if line.startswith("| ") and line[2].isdigit()]
     assert [r.split(" | ")[1] for r in rows] == ["expert", "noisy-expert", "random"]  # ranked by success
     expert = validate(eval_runs["expert"])
     lo, hi = expert.success_ci95
     assert expert.success_rate == 1.0
     tasks = expert.split_fingerprint[:8]
-    assert f"| 1 | expert | procgen-test | {tasks} | 100.0 [{100 * lo:.1f}, 100.0] | 1.000 | 6 | none | none |" \
-        in rows[0]
+    assert f"### tasks {tasks}, 50 steps" in table
+    assert f"| 1 | expert | - | procgen-test | 100.0 [{100 * lo:.1f}, 100.0] | 1.000 | 6 | none | none |" in rows[0]
     assert len(load_submissions(board)) == 3 and page.exists()
 
 

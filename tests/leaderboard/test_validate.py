@@ -76,7 +76,7 @@ def test_huge_strings_are_refused(tmp_path, good):
 
 
 @pytest.mark.parametrize("version, fragment", [
-    (2, "newer than this serl-bench reads"),
+    (3, "newer than this serl-bench reads"),
     (0, "is not supported"),
     ("1", "is not supported"),
     (True, "is not supported"),
@@ -151,3 +151,19 @@ def test_any_bytes_validate_or_are_refused_cleanly(tmp_path_factory, data):
     path.write_bytes(data)
     with pytest.raises(SubmissionError):  # nothing arbitrary is a complete valid record
         validate(path)
+
+
+def test_version_1_records_are_still_read_as_version_1(eval_runs):
+    """Records written before schema 2 validate against version 1 and say so; the board marks them."""
+    from serl_bench.leaderboard import record_from, rows
+    from serl_bench.results import ResultsRecordV1
+
+    data = json.loads((eval_runs["random"] / "results.json").read_text())
+    v1 = {k: v for k, v in data.items() if k != "protocol"}
+    v1["schema_version"] = 1
+    record = record_from(v1, "v1.json")
+    assert isinstance(record, ResultsRecordV1) and record.schema_version == 1
+    row = rows([("v1.json", record)])[0]
+    assert row.max_steps is None and "not recorded (v1)" in row.panel
+    with pytest.raises(SubmissionError, match="protocol: unknown key .not in schema version 1"):
+        record_from({**data, "schema_version": 1}, "mixed.json")

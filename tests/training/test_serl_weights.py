@@ -1,4 +1,4 @@
-"""SERL's token advantages against hand-computed values (DESIGN §6)."""
+"""SERL's token advantages against hand-computed values."""
 
 import math
 

@@ -46,7 +46,7 @@ def test_invalid_commands_cost_a_step_and_say_nothing_happens(alfworld_env):
 
 
 def test_max_steps_truncates():
-    env = gym.make("serl/ALFWorld-v0", split="procgen-test", games_per_type=2, max_steps=3)
+    env = gym.make("serl/ALFWorld-v0", split="procgen-test", games_per_type=2, max_episode_steps=3)
     env.reset(seed=0, options={"task_id": 0})
     flags = [env.step("look")[2:4] for _ in range(3)]
     assert flags == [(False, False), (False, False), (False, True)]
