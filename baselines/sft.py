@@ -52,6 +52,8 @@ class ExpertInLLMFormat(LLMAgent):
 class SFT(TrainingMethod):
     """Supervised fine-tuning (behaviour cloning) on the env expert's trajectories."""
 
+    entropy_bonus = False
+
     def collect(self, trainer, update: int) -> Batch:
         c = trainer.config
         plan = trainer.plan(update, group_size=1)

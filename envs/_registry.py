@@ -25,6 +25,7 @@ class EnvEntry:
     feedback_sources: tuple[str, ...] = ()  #: the feedback sources this env can feed
     anchors: bool = False  #: whether ``info["anchor"]`` identifies states (anchor granularity)
     expert: bool = False  #: whether ``env.unwrapped.expert_action()`` exists (expert demonstrations)
+    max_prompt_tokens: int = 2048  #: prompt length the official SERL scripts allow (ALFWorld 2048, WebShop 4096)
     max_steps: int = 50  #: registered as Gymnasium's ``max_episode_steps`` (ALFWorld 50, WebShop 15, as in the
     #: literature): the one default; ``gym.make(id, max_episode_steps=N)`` overrides it
 
@@ -65,6 +66,7 @@ def _webshop() -> EnvEntry:
         task_types=CATEGORIES,
         description="WebShop: search, read and buy on a real Flask shop (text over HTTP, or headless Chromium)",
         max_steps=15,
+        max_prompt_tokens=4096,
         feedback_sources=("immediate_feedback", "next_observation", "future_trajectory", "successful_trajectory",
                           "current_trajectory"),
         anchors=True,

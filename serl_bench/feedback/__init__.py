@@ -22,13 +22,27 @@ from ._contexts import (
 )
 from ._judge import DEFAULT_JUDGE_PROMPT, Judge, JudgeConfig, JudgeFailure, OpenAIJudge
 from ._run import FeedbackRun, FeedbackRunConfig, collect_feedback
-from ._spec import DEFAULT_TEACHER_TEMPLATE, Combine, FeedbackSpec, Granularity, Rendering, Source
+from ._spec import (
+    CLASSIC_OPTIONS,
+    DEFAULT_TEACHER_TEMPLATE,
+    INLINE_TEACHER_TEMPLATE,
+    AnchorKey,
+    Combine,
+    FeedbackSpec,
+    Granularity,
+    ImmediateFeedback,
+    Layout,
+    NextObservation,
+    Rendering,
+    Source,
+    SuccessfulPick,
+)
 from ._wrappers import GroupEnv, HindsightWrapper
 
 __all__ = [
-    "DEFAULT_JUDGE_PROMPT", "DEFAULT_TEACHER_TEMPLATE", "Combine", "Context", "FeedbackRun", "FeedbackRunConfig",
-    "FeedbackSpec", "Granularity",
-    "GroupContexts", "GroupEnv", "HindsightWrapper", "Judge", "JudgeConfig", "JudgeFailure", "OpenAIJudge",
-    "Rendering", "Source",
-    "build_batch_contexts", "build_contexts", "collect_feedback", "teacher_messages", "teacher_prompt",
+    "CLASSIC_OPTIONS", "DEFAULT_JUDGE_PROMPT", "DEFAULT_TEACHER_TEMPLATE", "INLINE_TEACHER_TEMPLATE", "AnchorKey",
+    "Combine", "Context", "FeedbackRun", "FeedbackRunConfig", "FeedbackSpec", "Granularity", "GroupContexts",
+    "GroupEnv", "HindsightWrapper", "ImmediateFeedback", "Judge", "JudgeConfig", "JudgeFailure", "Layout",
+    "NextObservation", "OpenAIJudge", "Rendering", "Source", "SuccessfulPick", "build_batch_contexts",
+    "build_contexts", "collect_feedback", "teacher_messages", "teacher_prompt",
 ]

@@ -16,8 +16,18 @@ from serl_bench.trajectories import Batch, Group, StepRecord
 
 from ._anchors import StepRef, pool_by_anchor
 from ._judge import Judge, JudgeFailure
-from ._render import TrajectoryText, clip, outcome
-from ._spec import Combine, FeedbackSpec, Granularity, Source
+from ._render import TrajectoryText, clip, cut, outcome, prompt_text
+from ._spec import (
+    AnchorKey,
+    Combine,
+    FeedbackSpec,
+    Granularity,
+    ImmediateFeedback,
+    Layout,
+    NextObservation,
+    Source,
+    SuccessfulPick,
+)
 
 
 @dataclass(frozen=True)
@@ -36,7 +46,7 @@ def build_contexts(group: Group, spec: FeedbackSpec, judge: Judge | None = None)
     """The hindsight context of every step of every trajectory of ``group``."""
     view = _GroupView(group, spec, judge)
     out: GroupContexts = [[None] * t.length for t in group.trajectories]
-    refs = [((ti, si), s.anchor) for ti, t in enumerate(group.trajectories) for si, s in enumerate(t.steps)]
+    refs = [((ti, si), view.anchor_of(s)) for ti, t in enumerate(group.trajectories) for si, s in enumerate(t.steps)]
     if spec.granularity == Granularity.ANCHOR:
         for pool in pool_by_anchor(refs, spec.anchor_similarity):
             context = view.pool_context(pool)
@@ -69,15 +79,27 @@ def teacher_messages(step: StepRecord, context: Context, task: str, spec: Feedba
     return [*messages[:-1], {"role": "user", "content": teacher_prompt(step, context, task, spec)}]
 
 
+TITLES = {  # the official code's section titles
+    Source.IMMEDIATE_FEEDBACK: "Immediate feedback from the current step:",
+    Source.NEXT_OBSERVATION: "next observation after the current step:",
+    Source.FUTURE_TRAJECTORY: "Observed future trajectory of the current step:",
+    Source.SUCCESSFUL_TRAJECTORY: "Successful trajectory in the same task, if any:",
+    Source.CURRENT_TRAJECTORY: "Current trajectory:",
+}
+JUDGE_TITLE = "Trajectory Judge:"
+
+
 class _GroupView:
     """Everything about a group that several steps' contexts share, computed once."""
 
     def __init__(self, group: Group, spec: FeedbackSpec, judge: Judge | None) -> None:
         self.group, self.spec = group, spec
+        self.sections = spec.layout == Layout.SECTIONS
         self.texts = [TrajectoryText(t, spec) for t in group.trajectories]
         self.returns = [t.returns(spec.gamma) for t in group.trajectories]
-        winners = sorted((t.length, i) for i, t in enumerate(group.trajectories) if t.won and not t.error)
-        self.winners = [i for _, i in winners]
+        winners = [(t.length if spec.successful_pick == SuccessfulPick.SHORTEST else 0, i)
+                   for i, t in enumerate(group.trajectories) if t.won and not t.error]
+        self.winners = [i for _, i in sorted(winners)]
         expert = group.expert if spec.expert_fallback and group.expert and group.expert.won else None
         self.expert_text = TrajectoryText(expert, spec) if expert else None
         self.summaries: list[str | None] = [None] * len(group.trajectories)
@@ -94,39 +116,69 @@ class _GroupView:
             else:
                 self.summaries[i] = result
 
+    def anchor_of(self, step) -> str | None:
+        return step.observation if self.spec.anchor == AnchorKey.OBSERVATION else step.anchor
+
     def evidence(self, source: Source, ti: int, si: int) -> str | None:
+        """What ``source`` says about step ``si`` of trajectory ``ti`` (None: nothing)."""
+        if source in (Source.SUCCESSFUL_TRAJECTORY, Source.CURRENT_TRAJECTORY):
+            key = (source, ti)  # they read whole trajectories: the same text for all steps of one
+            if key not in self._per_trajectory:
+                text = self._success(ti) if source == Source.SUCCESSFUL_TRAJECTORY else self._current(ti)
+                self._per_trajectory[key] = text
+            return self._per_trajectory[key]
         trajectory = self.group.trajectories[ti]
-        step = trajectory.steps[si]
-        limit = self.spec.max_text_chars
+        step, limit = trajectory.steps[si], self.spec.max_text_chars
         if source == Source.IMMEDIATE_FEEDBACK:
-            return f"Immediate feedback on '{step.action}': {clip(step.feedback, limit)}" if step.feedback else None
-        if source == Source.NEXT_OBSERVATION:
-            return f"Observation after '{step.action}': {clip(step.next_observation, limit)}"
-        if source == Source.FUTURE_TRAJECTORY:
-            if si + 1 >= trajectory.length:
+            raw = step.next_observation if self.spec.immediate_feedback == ImmediateFeedback.OBSERVATION else (
+                step.feedback)
+            if not raw:
                 return None
-            return f"What followed in this attempt, which {outcome(trajectory)}:\n{self.texts[ti].steps(si + 1)}"
-        key = (source, ti)  # the other sources read the whole trajectory: the same text for all its steps
-        if key not in self._per_trajectory:
-            self._per_trajectory[key] = self._success(ti) if source == Source.SUCCESSFUL_TRAJECTORY else (
-                self._current(ti))
-        return self._per_trajectory[key]
+            return self._section(source, cut(raw, limit)) if self.sections else (
+                f"Immediate feedback on '{step.action}': {clip(raw, limit)}")
+        if source == Source.NEXT_OBSERVATION:
+            raw = step.next_observation
+            if self.spec.next_observation == NextObservation.PROMPT and si + 1 < trajectory.length:
+                raw = prompt_text(trajectory.steps[si + 1])  # the prompt the policy saw next
+            return self._section(source, cut(raw, limit)) if self.sections else (
+                f"Observation after '{step.action}': {clip(raw, limit)}")
+        if si + 1 >= trajectory.length:  # future_trajectory: the last step has none
+            return None
+        future = self.texts[ti].steps(si + 1)
+        if self.sections:
+            ending = f"\nThis attempt {outcome(trajectory)}." if self.spec.future_outcome else ""
+            return self._section(source, future + ending)
+        said = f", which {outcome(trajectory)}" if self.spec.future_outcome else ""
+        return f"What followed in this attempt{said}:\n{future}"
+
+    def _section(self, source: Source, text: str, title: str | None = None) -> str:
+        return f"{title or TITLES[source]}\n{text}"
 
     def _current(self, ti: int) -> str:
         summary = self.summaries[ti]
+        if self.sections:
+            if summary:
+                return f"{JUDGE_TITLE}\n{summary}"
+            return self._section(Source.CURRENT_TRAJECTORY, f"{self.texts[ti].steps()}\nThis attempt "
+                                 f"{outcome(self.group.trajectories[ti])}.")
         body = f"Summary: {summary}" if summary else self.texts[ti].steps()
         return f"This whole attempt, which {outcome(self.group.trajectories[ti])}:\n{body}"
 
     def _success(self, ti: int) -> str | None:
         other = next((i for i in self.winners if i != ti), None)
         if other is not None:
-            return f"Another attempt at this task that succeeded:\n{self.texts[other].steps()}"
+            text = self.texts[other].steps()
+            return self._section(Source.SUCCESSFUL_TRAJECTORY, text) if self.sections else (
+                f"Another attempt at this task that succeeded:\n{text}")
         if self.expert_text is not None:
-            return f"An expert demonstration of this task:\n{self.expert_text.steps()}"
+            text = self.expert_text.steps()
+            return self._section(Source.SUCCESSFUL_TRAJECTORY, text, "An expert demonstration of this task:") \
+                if self.sections else f"An expert demonstration of this task:\n{text}"
         return None
 
-    def step_parts(self, ti: int, si: int) -> list[tuple[Source, str]]:
-        """The evidence of each source the combine rule picks for step ``si`` of trajectory ``ti``."""
+    def step_parts(self, ti: int, si: int, *, pooled: bool = False) -> list[tuple[Source, str]]:
+        """The evidence of each source the combine rule picks for step ``si`` of trajectory ``ti``. With ``+``
+        and ``all_required``, none unless every source has some (a pooled anchor context never requires all)."""
         parts: list[tuple[Source, str]] = []
         for source in self.spec.sources:
             text = self.evidence(source, ti, si)
@@ -134,6 +186,8 @@ class _GroupView:
                 parts.append((source, text))
                 if self.spec.combine == Combine.FALLBACK:
                     break
+            elif self.spec.combine == Combine.ALL and self.spec.all_required and not pooled:
+                return []
         return parts
 
     def step_context(self, ti: int, si: int) -> Context | None:
@@ -142,7 +196,8 @@ class _GroupView:
             return None
         used = tuple(source for source, _ in parts)
         notes = self.notes[ti] if Source.CURRENT_TRAJECTORY in used else ()
-        return Context(text="\n".join(text for _, text in parts), sources=used, notes=notes)
+        return Context(text=("\n\n" if self.sections else "\n").join(text for _, text in parts), sources=used,
+                       notes=notes)
 
     def pool_context(self, pool: Sequence[StepRef]) -> Context:
         trajectories = self.group.trajectories
@@ -157,23 +212,40 @@ class _GroupView:
         def mean_return(refs: list[StepRef]) -> float:
             return sum(self.returns[ti][si] for ti, si in refs) / len(refs)
 
-        lines = [f"This state came up {_times(len(pool))} in the group. Actions tried from it:"]
+        if self.sections:
+            lines = ["Candidate actions tried from this state:"]
+        else:
+            lines = [f"This state came up {_times(len(pool))} in the group. Actions tried from it:"]
         used: set[Source] = set()
         shown: dict[str, str] = {}  # evidence text -> where it was first shown
+        success: str | None = None  # sections: the successful trajectory is one section after the candidates
         for action, refs in sorted(by_action.items(), key=lambda kv: (-mean_return(kv[1]), -len(kv[1]), kv[0])):
             wins = sum(trajectories[ti].won for ti, _ in refs)
-            lines.append(f"- '{action}': tried {_times(len(refs))}, success {100 * wins / len(refs):.0f} %, "
-                         f"mean return {mean_return(refs):.2f}")
             best, worst = max(refs, key=value), min(refs, key=value)
+            if self.sections:
+                lines.append(f"- action {action}, tried {len(refs)} times, success count: {wins}/{len(refs)}, "
+                             f"average return: {mean_return(refs):.4f}")
+                for label, ref in (("best", best), ("worst", worst)):
+                    won = trajectories[ref[0]].won
+                    lines.append(f"  {label} outcome: {'success' if won else 'failure'}, reward "
+                                 f"{self.returns[ref[0]][ref[1]]:.4f}")
+            else:
+                lines.append(f"- '{action}': tried {_times(len(refs))}, success {100 * wins / len(refs):.0f} %, "
+                             f"mean return {mean_return(refs):.2f}")
             for label, ref in (("best outcome", best), ("worst outcome", worst)) if best != worst else (
                     ("outcome", best),):
-                for source, text in self.step_parts(*ref):
+                for source, text in self.step_parts(*ref, pooled=True):
                     used.add(source)
+                    if self.sections and source == Source.SUCCESSFUL_TRAJECTORY:
+                        success = success or text
+                        continue
                     if text in shown:  # e.g. the same successful attempt: write it once
                         text = f"(same {source.value.replace('_', ' ')} as {shown[text]})"
                     else:
                         shown[text] = f"for '{action}' above"
                     lines.append(f"  {label}: " + text.replace("\n", "\n    "))
+        if success is not None:  # official: appended where there is one, never required
+            lines += ["", success]
         notes = tuple(n for ti, _ in pool for n in self.notes[ti]) if Source.CURRENT_TRAJECTORY in used else ()
         return Context(text="\n".join(lines), sources=tuple(s for s in self.spec.sources if s in used),
                        notes=tuple(dict.fromkeys(notes)))

@@ -1,16 +1,32 @@
-"""Writing trajectories and steps as context text (each step's line is rendered once per trajectory)."""
+"""Writing trajectories and steps as context text (each step's text is rendered once per trajectory).
+
+Two layouts (`Layout`): ``sections`` writes each step as the official code does (``Step k`` and the
+response, thinking removed), ``inline`` as one compact line (``k. action => observation``).
+"""
 
 from __future__ import annotations
 
-from serl_bench.trajectories import Trajectory
+import re
 
-from ._spec import FeedbackSpec, Rendering
+from serl_bench.trajectories import StepRecord, Trajectory
+
+from ._spec import FeedbackSpec, Layout, Rendering
+
+_THINKING = re.compile(r"<think>.*?</think>\s*", re.S)
 
 
-def clip(text: str | None, limit: int) -> str:
-    """One line of at most ``limit`` characters."""
+def clip(text: str | None, limit: int | None) -> str:
+    """``text`` on one line, at most ``limit`` characters (no limit: None)."""
     flat = " ".join((text or "").split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+    if limit is None or len(flat) <= limit:
+        return flat
+    return flat[: limit - 1] + "…"
+
+
+def cut(text: str | None, limit: int | None) -> str:
+    """``text`` as it is (line breaks kept), at most ``limit`` characters."""
+    text = (text or "").strip()
+    return text if limit is None or len(text) <= limit else text[: limit - 1] + "…"
 
 
 def outcome(t: Trajectory) -> str:
@@ -20,24 +36,44 @@ def outcome(t: Trajectory) -> str:
     return f"{verdict} (score {t.score:.2f}, {t.length} steps)"
 
 
+def response_text(step: StepRecord, spec: FeedbackSpec) -> str:
+    """What the agent said at ``step`` (its action where no response was recorded)."""
+    text = step.response if step.response is not None else step.action
+    return _THINKING.sub("", text) if spec.strip_thinking else text
+
+
+def prompt_text(step: StepRecord) -> str:
+    """What the agent was shown at ``step``: its prompt's last user turn, else the observation."""
+    return step.messages[-1]["content"] if step.messages else step.observation
+
+
 class TrajectoryText:
-    """The lines of one trajectory as a spec renders them, computed once and sliced many times."""
+    """The steps of one trajectory as a spec renders them, computed once and sliced many times."""
 
     def __init__(self, trajectory: Trajectory, spec: FeedbackSpec) -> None:
-        self.trajectory = trajectory
-        self.spec = spec
+        self.trajectory, self.spec = trajectory, spec
         limit = spec.max_text_chars
-        response = spec.rendering == Rendering.RESPONSE
-        self.lines = [
-            f"{s.index + 1}. {clip(s.response if response and s.response else s.action, limit)}"
-            f" => {clip(s.next_observation, limit)}"
-            for s in trajectory.steps
-        ]
+        if spec.layout == Layout.SECTIONS:
+            self.joiner = "\n\n"
+            if spec.rendering == Rendering.RESPONSE:
+                self.blocks = [f"Step {s.index}\nResponse:\n{cut(response_text(s, spec), limit)}"
+                               for s in trajectory.steps]
+            else:
+                self.blocks = [f"Step {s.index}\nObservation:\n{cut(prompt_text(s), limit)}\nAction:\n"
+                               f"{cut(response_text(s, spec), limit)}" for s in trajectory.steps]
+        else:
+            self.joiner = "\n"
+            response = spec.rendering == Rendering.RESPONSE
+            self.blocks = [
+                f"{s.index + 1}. {clip(response_text(s, spec) if response and s.response else s.action, limit)}"
+                f" => {clip(s.next_observation, limit)}" for s in trajectory.steps]
 
     def steps(self, start: int = 0, stop: int | None = None) -> str:
         """Steps ``start:stop``, at most ``max_trajectory_steps`` of them."""
-        lines = self.lines[start:stop]
+        blocks = self.blocks[start:stop]
         cap = self.spec.max_trajectory_steps
-        if len(lines) > cap:
-            lines = [*lines[:cap], f"... ({len(lines) - cap} more steps)"]
-        return "\n".join(lines)
+        if cap is not None and len(blocks) > cap:
+            more = len(blocks) - cap
+            blocks = [*blocks[:cap], f"... ({more} more steps)" if self.spec.layout == Layout.INLINE
+                      else f"... {more} more steps omitted."]
+        return self.joiner.join(blocks)

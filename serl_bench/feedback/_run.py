@@ -25,7 +25,7 @@ from serl_bench.trajectories import Batch
 
 from ._contexts import GroupContexts, build_contexts, teacher_prompt
 from ._judge import JudgeConfig, OpenAIJudge
-from ._spec import FeedbackSpec
+from ._spec import FeedbackSpec, Granularity
 
 
 @dataclass(frozen=True)
@@ -42,21 +42,16 @@ class FeedbackRunConfig:
     max_steps: int | None = option("steps after which an episode is truncated; default: the env's", default=None)
     feedback: str = option("sources joined with + (all) or | (fallback), e.g. successful_trajectory|immediate_feedback",
                          default="successful_trajectory|immediate_feedback")
-    granularity: str = option("step or anchor", default="step")
-    anchor_similarity: float = option("pool anchors at least this similar (1.0 = exact)", default=1.0)
-    rendering: str = option("how trajectories are written: observation_action or response",
-                          default="observation_action")
-    max_trajectory_steps: int = option("at most this many steps of a trajectory in a context", default=20)
-    expert_fallback: bool = option("successful_trajectory falls back to an expert demonstration", default=False)
+    granularity: Granularity = option("where feedback is inserted", default=Granularity.STEP)
+    feedback_args: dict[str, Any] = option("options of the feedback spec, e.g. anchor_similarity=0.9, "
+                                           "expert_fallback=true, layout=inline", default_factory=dict)
     judge_url: str | None = option("OpenAI-compatible endpoint condensing current_trajectory, e.g. "
                                  "http://127.0.0.1:8000/v1", default=None)
     judge_model: str | None = option("model name the judge endpoint serves", default=None)
     env_args: dict[str, Any] = option("extra keyword arguments for the environment", default_factory=dict)
 
     def spec(self) -> FeedbackSpec:
-        return FeedbackSpec.parse(self.feedback, self.granularity, anchor_similarity=self.anchor_similarity,
-                                  rendering=self.rendering, max_trajectory_steps=self.max_trajectory_steps,
-                                  expert_fallback=self.expert_fallback)
+        return FeedbackSpec.parse(self.feedback, self.granularity, **self.feedback_args)
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,11 @@ Methods differ only in their own settings and the hooks of `TrainingMethod` (``_
     result = train(TrainConfig(method="serl", method_args={"lambda0": 0.3}, updates=3))
 """
 
+from ._advantages import AdvantageNorm, EpisodeAdvantage, EpisodeReward, FormatCheck, normalize_rows
 from ._config import PROFILES, Device, DType, Profile, RolloutBackend, TrainConfig
 from ._method import Objective, TrainingMethod, episode_advantages, group_normalized
 from ._train import TrainResult, train
 
-__all__ = ["PROFILES", "DType", "Device", "Objective", "Profile", "RolloutBackend", "TrainConfig", "TrainResult",
-           "TrainingMethod", "episode_advantages", "group_normalized", "train"]
+__all__ = ["PROFILES", "AdvantageNorm", "DType", "Device", "EpisodeAdvantage", "EpisodeReward", "FormatCheck",
+           "Objective", "Profile", "RolloutBackend", "TrainConfig", "TrainResult", "TrainingMethod",
+           "episode_advantages", "group_normalized", "normalize_rows", "train"]

@@ -6,8 +6,11 @@ config holds what every method shares: the model, the envs, the budget, the opti
 feedback spec (for methods that use feedback), evaluation and checkpoints.
 
 Profiles are named sets of defaults: ``cpu-small`` (the default: the bundled 135M model, a few updates on
-a small procedural split, a few minutes on two CPU cores) and ``gpu-h100`` (one H100, a 0.5-1.5B model,
-vLLM rollouts).
+a small procedural split, a few minutes on two CPU cores), ``gpu`` (one GPU, a 0.5-1.5B model, vLLM
+rollouts; ALFWorld 50 steps, WebShop 15), and ``paper-alfworld`` / ``paper-webshop`` (the official SERL run
+scripts' settings: G 8, 16 tasks per update, lr 1e-6, 512 response tokens, history 2, validation at
+temperature 0.4; the model is a ``--model`` away, and on a CPU the same settings run when the budget is
+lowered).
 """
 
 from __future__ import annotations
@@ -69,19 +72,22 @@ class TrainConfig:
     temperature: float = option("rollout sampling temperature", default=1.0)
     history: int = option("earlier steps shown in the prompt", default=1)
     lr: float = option("learning rate (AdamW)", default=1e-5)
-    weight_decay: float = option("AdamW weight decay", default=0.0)
+    weight_decay: float = option("AdamW weight decay (official: 0.01)", default=0.01)
     epochs: int = option("passes over each update's samples", default=1)
     minibatch: int = option("samples per optimizer step", default=16)
     micro_batch: int = option("samples per forward pass (gradient accumulation)", default=4)
     ppo_clip: float = option("PPO ratio clip epsilon", default=0.2)
-    dual_clip: float = option("dual-clip constant c for negative advantages (0: off)", default=0.0)
-    entropy_coef: float = option("entropy bonus coefficient", default=0.0)
+    dual_clip: float = option("dual-clip constant c for negative advantages (0: off; official: 3)", default=3.0)
+    entropy_coef: float = option("entropy bonus coefficient (official: 0.001)", default=0.001)
     max_grad_norm: float = option("gradient clipping norm", default=1.0)
-    feedback: str = option("hindsight sources for methods that use feedback (serl, opd)",
-                           default="successful_trajectory|immediate_feedback")
+    feedback: str = option("hindsight sources for methods that use feedback (serl, opd), joined with + (all) or | "
+                           "(fallback)", default="immediate_feedback")
     granularity: Granularity = option("where feedback is inserted", default=Granularity.STEP)
     feedback_args: dict[str, Any] = option("options of the feedback spec, e.g. expert_fallback=true or "
                                            "anchor_similarity=0.9", default_factory=dict)
+    teacher_prompt_tokens: int = option("teacher prompts are cut to this many tokens from the right, as the "
+                                        "official code does (0: the env's prompt limit, ALFWorld 2048, WebShop "
+                                        "4096)", default=0)
     eval_every: int = option("evaluate every N updates (0: only at the end)", default=0)
     eval_episodes: int = option("evaluation episodes (tasks of the eval split, in order)", default=6)
     eval_temperature: float = option("evaluation sampling temperature (0: greedy)", default=0.0)
@@ -89,7 +95,8 @@ class TrainConfig:
     seed: int = option("seed of task sampling, rollouts and initialization", default=0)
     device: Device = option("where the model trains", default=Device.AUTO)
     gradient_checkpointing: bool = option("trade compute for memory (large models on GPU)", default=False)
-    profile: str = option("a named set of defaults: cpu-small or gpu-h100", default="cpu-small")
+    profile: str = option("a named set of defaults: cpu-small, gpu, paper-alfworld or paper-webshop (the official "
+                          "SERL scripts' settings)", default="cpu-small")
 
 
 @dataclass(frozen=True)
@@ -97,19 +104,31 @@ class Profile:
     """Defaults for a kind of machine; ``env_args`` are per env (an ALFWorld setting means nothing to WebShop)."""
 
     fields: dict[str, Any] = field(default_factory=dict)
+    env_fields: dict[str, dict[str, Any]] = field(default_factory=dict)  #: fields per env (episode length...)
     env_args: dict[str, dict[str, Any]] = field(default_factory=dict)
     eval_env_args: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
+_PAPER = {  # the official SERL run scripts (recipe/serl/run_alfworld.sh, run_webshop.sh): the model is yours
+    "group_size": 8, "tasks_per_update": 16, "lr": 1e-6, "max_new_tokens": 512, "history": 2, "temperature": 1.0,
+    "eval_temperature": 0.4, "updates": 150, "eval_every": 15, "eval_episodes": 128, "checkpoint_every": 10,
+    "epochs": 1, "ppo_clip": 0.2, "dual_clip": 3.0, "entropy_coef": 0.001, "weight_decay": 0.01, "max_grad_norm": 1.0,
+    "feedback": "immediate_feedback", "granularity": "step",
+}
+
 PROFILES: dict[str, Profile] = {
     "cpu-small": Profile(env_args={"alfworld": {"games_per_type": 4}},
                          eval_env_args={"alfworld": {"games_per_type": 2}}),
-    "gpu-h100": Profile(
+    "gpu": Profile(
         fields={"backend": RolloutBackend.VLLM, "dtype": DType.BFLOAT16, "updates": 150, "tasks_per_update": 16,
-                "group_size": 8, "max_steps": 50, "max_new_tokens": 256, "history": 2, "lr": 1e-6, "minibatch": 64,
+                "group_size": 8, "max_new_tokens": 256, "history": 2, "lr": 1e-6, "minibatch": 64,
                 "micro_batch": 8, "eval_every": 10, "eval_episodes": 120, "checkpoint_every": 10,
                 "gradient_checkpointing": True, "device": Device.CUDA},
+        env_fields={"alfworld": {"max_steps": 50}, "webshop": {"max_steps": 15}},
         env_args={"alfworld": {"games_per_type": 100}}, eval_env_args={"alfworld": {"games_per_type": 20}}),
+    "paper-alfworld": Profile(fields={**_PAPER, "env": "alfworld", "max_steps": 50, "minibatch": 256,
+                                      "micro_batch": 32}),
+    "paper-webshop": Profile(fields={**_PAPER, "env": "webshop", "max_steps": 15, "minibatch": 64, "micro_batch": 8}),
 }
 
 
@@ -119,7 +138,10 @@ def with_profile(config: TrainConfig, explicit: set[str]) -> TrainConfig:
     if config.profile not in PROFILES:
         raise UnknownNameError("profile", config.profile, PROFILES)
     profile = PROFILES[config.profile]
-    overrides = {k: v for k, v in profile.fields.items() if k not in explicit}
+    env = profile.fields["env"] if "env" in profile.fields and "env" not in explicit else config.env
+    fields = {**profile.fields, **profile.env_fields.get(env, {})}
+    overrides = {k: v for k, v in fields.items() if k not in explicit}
+    config = dataclasses.replace(config, env=env)
     overrides["env_args"] = {**profile.env_args.get(config.env, {}), **config.env_args}
     overrides["eval_env_args"] = {**profile.eval_env_args.get(config.env, {}), **config.eval_env_args}
     return dataclasses.replace(config, **overrides)

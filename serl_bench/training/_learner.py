@@ -98,7 +98,8 @@ class Learner:
             with self._autocast():
                 logprobs, values, entropies = score(
                     self.model, [samples[i].prompt_ids for i in micro], [samples[i].response_ids for i in micro],
-                    value_head=self.value_head, micro_batch=c.micro_batch, entropy=c.entropy_coef > 0)
+                    value_head=self.value_head, micro_batch=c.micro_batch,
+                    entropy=c.entropy_coef > 0 and method.entropy_bonus)
             loss = torch.zeros((), device=self.device)
             for k, (lp, i) in enumerate(zip(logprobs, micro, strict=True)):
                 current = lp.detach()

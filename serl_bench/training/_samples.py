@@ -69,8 +69,12 @@ def action_mask(tokenizer: Any, ids: Sequence[int], text: str, span: tuple[int, 
 
 
 def build_samples(batch: Batch, tokenizer: Any, advantages: list[list[list[float]]],
-                  contexts: list[GroupContexts] | None = None, spec: FeedbackSpec | None = None) -> list[Sample]:
-    """Samples for every LLM step of ``batch`` (steps without a response — scripted policies — are skipped)."""
+                  contexts: list[GroupContexts] | None = None, spec: FeedbackSpec | None = None, *,
+                  teacher_tokens: int | None = None) -> list[Sample]:
+    """Samples for every LLM step of ``batch`` (steps without a response — scripted policies — are skipped).
+
+    Teacher prompts longer than ``teacher_tokens`` are cut from the right, as the official code truncates them
+    (its tail — the end of the context and the instruction — goes first)."""
     samples = []
     for g, group in enumerate(batch.groups):
         for i, trajectory in enumerate(group.trajectories):
@@ -82,6 +86,7 @@ def build_samples(batch: Batch, tokenizer: Any, advantages: list[list[list[float
                 context = contexts[g][i][t] if contexts is not None else None
                 if context is not None and spec is not None:
                     teacher = render(tokenizer, teacher_messages(step, context, trajectory.task, spec))
+                    teacher = teacher[:teacher_tokens] if teacher_tokens else teacher
                 samples.append(Sample(
                     group=g, rollout=i, step=t, prompt_ids=render(tokenizer, step.messages), response_ids=ids,
                     action_mask=action_mask(tokenizer, ids, step.response, step.action_span),

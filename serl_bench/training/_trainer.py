@@ -132,8 +132,9 @@ class Trainer:
         advantages = [method.step_advantages(group) for group in batch.groups]
         contexts = [build_contexts(group, self.spec) for group in batch.groups] \
             if self.spec is not None and method.teacher_active else None
-        samples = [s for s in build_samples(batch, self.tokenizer, advantages, contexts, self.spec)
-                   if method.keep(s, batch)]
+        samples = [s for s in build_samples(batch, self.tokenizer, advantages, contexts, self.spec,
+                                            teacher_tokens=self.config.teacher_prompt_tokens
+                                            or self.entry.max_prompt_tokens) if method.keep(s, batch)]
         tokens = sum(s.length for s in samples)
         self.totals["tokens"] += tokens
         metrics: dict[str, Any] = {"update": update, "samples": len(samples), "tokens": tokens,

@@ -66,6 +66,11 @@ def test_eval_react_with_the_default_model_on_this_cpu(small_split, tmp_path):
                           capture_output=True, text=True, timeout=600, env=dict(os.environ))
     assert done.returncode == 0, done.stderr[-2000:]
     record = json.loads((out / "results.json").read_text())
-    assert record["model"] == {"name": "SmolLM2-135M-Instruct", "source": "bundled", "parameters": 134515008,
-                               "dtype": "bfloat16"}
+    from serl_bench.models._hf import fast_cpu_dtype
+
+    model = record["model"]
+    assert {k: model[k] for k in ("name", "source", "parameters")} == {
+        "name": "SmolLM2-135M-Instruct", "source": "bundled", "parameters": 134515008}
+    assert model["dtype"] == str(fast_cpu_dtype()).removeprefix("torch.")  # measured on this CPU
+    assert model["origin"]["kind"] == "bundled" and len(model["origin"]["sha256"]) == 64  # the GGUF file's hash
     assert record["episodes"] == 1 and record["method_args"]["model"] == "default"

@@ -1,14 +1,27 @@
-"""Every source x granularity x combine rule on real ALFWorld groups, with the edge cases."""
+"""Every source x granularity x combine rule on real ALFWorld groups, with the edge cases.
+
+These pin serl-bench's classic choices (`CLASSIC_OPTIONS`: inline layout, the env's feedback message, the
+canonical state as anchor, partial '+', shortest success...), which stay one argument away; the official
+defaults are tested in test_official.py.
+"""
 
 import itertools
 
 import pytest
 
-from serl_bench.feedback import FeedbackSpec, Source, build_contexts, teacher_prompt
+from serl_bench.feedback import CLASSIC_OPTIONS, FeedbackSpec, Source, build_contexts, teacher_prompt
 from serl_bench.feedback._anchors import pool_by_anchor
 from serl_bench.feedback._render import TrajectoryText, clip
 
 SOURCES = [s.value for s in Source]
+
+
+def classic(text, granularity="step", **options):
+    return FeedbackSpec.parse(text, granularity, **{**CLASSIC_OPTIONS, **options})
+
+
+def classic_of(*sources):
+    return FeedbackSpec(tuple(sources), **CLASSIC_OPTIONS)
 SPECS = [(f"{a}{rule}{b}", granularity)
          for a, b in itertools.permutations(SOURCES, 2) for rule in "+|" for granularity in ("step", "anchor")]
 
@@ -24,13 +37,13 @@ def _which_trajectory(group, text, spec):
 @pytest.fixture(scope="module")
 def single_source(groups):
     """Each group's contexts with one source alone: whether that source has evidence for a step."""
-    return {name: {s: build_contexts(g, FeedbackSpec((s,))) for s in Source} for name, g in groups.items()}
+    return {name: {s: build_contexts(g, classic_of(s)) for s in Source} for name, g in groups.items()}
 
 
 @pytest.mark.parametrize("text, granularity", SPECS)
 @pytest.mark.parametrize("name", ["mixed", "failing", "single", "invalid"])
 def test_contexts_follow_the_combine_rule(groups, single_source, name, text, granularity):
-    group, spec = groups[name], FeedbackSpec.parse(text, granularity)
+    group, spec = groups[name], classic(text, granularity)
     contexts = build_contexts(group, spec)
     assert [len(c) for c in contexts] == [t.length for t in group.trajectories]
     for ti, row in enumerate(contexts):
@@ -49,7 +62,7 @@ def test_contexts_follow_the_combine_rule(groups, single_source, name, text, gra
 @pytest.mark.parametrize("name", ["mixed", "failing", "single", "invalid"])
 def test_each_source_says_what_it_should(groups, name):
     group = groups[name]
-    one = {s: build_contexts(group, FeedbackSpec((s,))) for s in Source}
+    one = {s: build_contexts(group, classic_of(s)) for s in Source}
     winners = [i for i, t in enumerate(group.trajectories) if t.won]
     for ti, t in enumerate(group.trajectories):
         for si, step in enumerate(t.steps):
@@ -67,32 +80,32 @@ def test_each_source_says_what_it_should(groups, name):
             if not others:
                 assert success is None  # never the step's own trajectory; no expert unless asked
             else:
-                shown = _which_trajectory(group, success.text, FeedbackSpec((Source.SUCCESSFUL_TRAJECTORY,)))
+                shown = _which_trajectory(group, success.text, classic_of(Source.SUCCESSFUL_TRAJECTORY))
                 assert shown and ti not in shown and set(shown) <= set(others)
 
 
 def test_no_success_falls_back_to_the_expert_when_asked(groups):
     group = groups["failing"]
     assert not any(t.won for t in group.trajectories) and group.expert.won
-    plain = build_contexts(group, FeedbackSpec.parse("successful_trajectory"))
+    plain = build_contexts(group, classic("successful_trajectory"))
     assert all(c is None for row in plain for c in row)
-    expert = build_contexts(group, FeedbackSpec.parse("successful_trajectory", expert_fallback=True))
-    spec = FeedbackSpec.parse("successful_trajectory")
+    expert = build_contexts(group, classic("successful_trajectory", expert_fallback=True))
+    spec = classic("successful_trajectory")
     assert all(_which_trajectory(group, c.text, spec) == ["expert"] for row in expert for c in row)
-    fallback = build_contexts(group, FeedbackSpec.parse("successful_trajectory|immediate_feedback"))
+    fallback = build_contexts(group, classic("successful_trajectory|immediate_feedback"))
     assert {c.sources for row in fallback for c in row} == {(Source.IMMEDIATE_FEEDBACK,)}
 
 
 def test_an_invalid_action_shows_the_engine_answer(groups):
     trajectory = groups["invalid"].trajectories[0]
     assert trajectory.steps[0].action == "fly to the moon"
-    context = build_contexts(groups["invalid"], FeedbackSpec.parse("immediate_feedback"))[0][0]
+    context = build_contexts(groups["invalid"], classic("immediate_feedback"))[0][0]
     assert context.text == "Immediate feedback on 'fly to the moon': Nothing happens."
 
 
 def test_anchor_pools_share_one_context_with_correct_statistics(groups):
     group = groups["mixed"]
-    spec = FeedbackSpec.parse("immediate_feedback+future_trajectory", "anchor")
+    spec = classic("immediate_feedback+future_trajectory", "anchor")
     contexts = build_contexts(group, spec)
     by_anchor = {}
     for ti, t in enumerate(group.trajectories):
@@ -115,7 +128,7 @@ def test_anchor_pools_share_one_context_with_correct_statistics(groups):
 
 def test_the_start_state_pools_every_rollout(groups):
     group = groups["mixed"]
-    context = build_contexts(group, FeedbackSpec.parse("successful_trajectory", "anchor"))[0][0]
+    context = build_contexts(group, classic("successful_trajectory", "anchor"))[0][0]
     starts = sum(s.anchor == "at the middle of the room; holding nothing" for t in group.trajectories for s in t.steps)
     assert context.text.startswith(f"This state came up {starts} times")
     assert "same successful trajectory as for" in context.text  # shown once, referred to afterwards
@@ -136,30 +149,30 @@ def test_steps_without_anchor_fall_back_to_their_own_records(groups):
 
     t = groups["single"].trajectories[0]
     bare = dataclasses.replace(t, steps=tuple(dataclasses.replace(s, anchor=None) for s in t.steps))
-    contexts = build_contexts(Group(t.task_id, (bare,)), FeedbackSpec.parse("immediate_feedback", "anchor"))
+    contexts = build_contexts(Group(t.task_id, (bare,)), classic("immediate_feedback", "anchor"))
     assert contexts[0][0].text.startswith("Immediate feedback on")
 
 
 def test_caps_and_renderings(groups):
     t = groups["failing"].trajectories[0]
-    capped = build_contexts(groups["failing"], FeedbackSpec.parse("current_trajectory", max_trajectory_steps=3))
+    capped = build_contexts(groups["failing"], classic("current_trajectory", max_trajectory_steps=3))
     assert f"... ({t.length - 3} more steps)" in capped[0][0].text
-    responses = build_contexts(groups["failing"], FeedbackSpec.parse("current_trajectory", rendering="response"))
+    responses = build_contexts(groups["failing"], classic("current_trajectory", rendering="response"))
     assert f"1. {t.steps[0].action} =>" in responses[0][0].text  # no response recorded: the action stands in
 
 
 def test_teacher_prompt_puts_context_between_prompt_and_instruction(groups):
     group = groups["mixed"]
-    spec = FeedbackSpec.parse("future_trajectory")
+    spec = classic("future_trajectory")
     step, context = group.trajectories[0].steps[0], build_contexts(group, spec)[0][0]
     prompt = teacher_prompt(step, context, group.trajectories[0].task, spec)
     assert prompt.index(step.observation) < prompt.index(context.text) < prompt.rindex(group.trajectories[0].task)
-    custom = FeedbackSpec.parse("future_trajectory", teacher_template="{task}|{context}")
+    custom = classic("future_trajectory", teacher_template="{task}|{context}")
     assert teacher_prompt(step, context, "T", custom) == f"T|{context.text}"
 
 
 def test_building_is_deterministic(groups):
-    spec = FeedbackSpec.parse("successful_trajectory+current_trajectory", "anchor", anchor_similarity=0.9)
+    spec = classic("successful_trajectory+current_trajectory", "anchor", anchor_similarity=0.9)
     first = [[c.text if c else None for c in row] for row in build_contexts(groups["mixed"], spec)]
     second = [[c.text if c else None for c in row] for row in build_contexts(groups["mixed"], spec)]
     assert first == second

@@ -33,7 +33,7 @@ def test_the_judge_condenses_each_trajectory_once(server, groups, tmp_path):
     group = groups["mixed"]
     judge = OpenAIJudge(JudgeConfig(**server, max_tokens=12, cache_dir=str(tmp_path / "cache")))
     contexts = build_contexts(group, SPEC, judge)
-    assert all(c.text.endswith("Summary: aaaaaaaaaaaa") and not c.notes for row in contexts for c in row)
+    assert all(c.text.endswith("Trajectory Judge:\naaaaaaaaaaaa") and not c.notes for row in contexts for c in row)
     assert judge.requests == len(group.trajectories)
     build_contexts(group, SPEC, judge)
     assert judge.requests == len(group.trajectories)  # cached in memory
@@ -69,7 +69,7 @@ def test_a_judge_that_times_out_leaves_the_raw_trajectory(server, groups):
     judge = OpenAIJudge(JudgeConfig(**server, timeout_s=0.001, retries=1))
     contexts = build_contexts(group, SPEC, judge)
     context = contexts[0][0]
-    assert "Summary:" not in context.text and "1. " in context.text
+    assert "Trajectory Judge:" not in context.text and "Step 0\nResponse:" in context.text
     assert context.notes == ("judge failed (timed out after 0.001 s (2 attempts)); the raw trajectory is used",)
     assert judge.requests == 2
 
@@ -93,4 +93,4 @@ def test_the_command_line_uses_the_judge(server, small_split, tmp_path):
                            "--no-progress"], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     rows = [json.loads(line) for line in out.read_text().splitlines()]
-    assert rows and all("Summary: aaaa" in r["context"] and not r["notes"] for r in rows)
+    assert rows and all("Trajectory Judge:\naaaa" in r["context"] and not r["notes"] for r in rows)

@@ -14,7 +14,7 @@ def test_parse_the_command_line_syntax():
     record = FeedbackSpec.parse("current_trajectory", max_trajectory_steps=7).as_record()
     assert {k: record[k] for k in ("sources", "combine", "granularity")} == {
         "sources": ["current_trajectory"], "combine": "+", "granularity": "step"}
-    assert record["options"]["max_trajectory_steps"] == 7 and record["options"]["rendering"] == "observation_action"
+    assert record["options"]["max_trajectory_steps"] == 7 and record["options"]["rendering"] == "response"
 
 
 @pytest.mark.parametrize("text, granularity, options, error, message", [

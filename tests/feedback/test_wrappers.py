@@ -24,9 +24,13 @@ def test_single_env_wrapper_returns_contexts_at_the_end(small_split):
     trajectory, contexts = first["trajectory"], first["hindsight"]
     assert trajectory.won and len(contexts) == trajectory.length
     assert trajectory.steps[0].prompt.startswith("p:-= Welcome") and trajectory.steps[0].response == "look"
-    assert all(c.sources == (Source.IMMEDIATE_FEEDBACK,) for c in contexts)  # no earlier success yet
+    assert all(c is None for c in contexts)  # no earlier success yet, and '+' requires every source
     second = _expert_episode(env, 0, seed=1)
-    assert all(Source.SUCCESSFUL_TRAJECTORY in c.sources for c in second["hindsight"])  # the first episode
+    assert all(c.sources == (Source.IMMEDIATE_FEEDBACK, Source.SUCCESSFUL_TRAJECTORY)  # the first episode
+               for c in second["hindsight"])
+    partial = HindsightWrapper(gym.make("serl/ALFWorld-v0", **SMALL),
+                               FeedbackSpec.parse("immediate_feedback+successful_trajectory", all_required=False))
+    assert all(c.sources == (Source.IMMEDIATE_FEEDBACK,) for c in _expert_episode(partial, 0)["hindsight"])
 
 
 def test_single_env_wrapper_refuses_anchor_granularity():

@@ -51,7 +51,8 @@ def test_board_renders_sorts_and_filters(eval_runs, tmp_path, driver, record_pro
     driver.get(page.as_uri())
     assert driver.title == "serl-bench leaderboard"
     assert sorted(_column(driver, 0)) == ["expert", "noisy-expert", "random"]
-    assert set(_column(driver, 4)) == {validate(eval_runs["expert"]).split_fingerprint[:8]}  # same tasks
+    tasks = validate(eval_runs["expert"]).split_fingerprint[:8]
+    assert set(_column(driver, 4)) == {f"tasks {tasks}, 50 steps"}  # one panel: same tasks, same episode length
     assert driver.find_element(By.ID, "shown").text == "3 of 3 submissions shown"
 
     success = driver.find_element(By.CSS_SELECTOR, '#measured th[data-key="success"]')

@@ -23,8 +23,8 @@ def trained(tmp_path_factory, small_split, random_model):
 
 @pytest.mark.parametrize("temperature", [0.0, 1.0])
 def test_the_harness_and_the_trainer_play_the_same_episodes(trained, alfworld_env, temperature):
-    from serl_bench.training._trainer import Trainer
     from serl_bench.rundir import RunDir
+    from serl_bench.training._trainer import Trainer
 
     config = TrainConfig(method="grpo", model=str(trained.path), eval_temperature=temperature, **SMALL)
     trainer = Trainer(config, build_method("grpo")[0], RunDir(trained.path / "probe"), progress=False)

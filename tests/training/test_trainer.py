@@ -5,6 +5,7 @@ import json
 import pytest
 import torch
 
+from serl_bench.baselines.gigpo import _returns
 from serl_bench.baselines.gigpo import step_advantages as gigpo_step_advantages
 from serl_bench.baselines.sft import ExpertInLLMFormat
 from serl_bench.errors import ConfigError
@@ -69,7 +70,8 @@ def test_serl_reweights_action_tokens_with_the_teacher(tmp_path, pair, random_mo
 
 def test_gigpo_step_groups_on_real_groups(groups):
     group = groups["mixed"]
-    step = gigpo_step_advantages(group, 0.95)
+    gigpo = build_method("gigpo", anchor="state", mode="mean_std_norm")[0]
+    step = gigpo_step_advantages(group, 0.95, anchor="state", rewards=gigpo.advantage.step_rewards)
     pools = {}
     for i, t in enumerate(group.trajectories):
         for s, record in enumerate(t.steps):
@@ -82,11 +84,11 @@ def test_gigpo_step_groups_on_real_groups(groups):
             assert values == [0.0]
         else:
             assert sum(values) == pytest.approx(0.0, abs=1e-6)
-            returns = [group.trajectories[i].returns(0.95)[s] for i, s in refs]
+            returns = [_returns(gigpo.advantage.step_rewards(group.trajectories[i]), 0.95)[s] for i, s in refs]
             if len(set(returns)) > 1:  # better returns from the same state get higher step advantages
                 best = max(range(len(refs)), key=returns.__getitem__)
                 assert values[best] == max(values) > 0
-    total = build_method("gigpo")[0].step_advantages(group)
+    total = gigpo.step_advantages(group)
     episode = build_method("grpo")[0].step_advantages(group)
     assert total[0][0] == pytest.approx(episode[0][0] + step[0][0])
 
