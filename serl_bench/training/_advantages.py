@@ -111,9 +111,11 @@ def normalize_rows(rows: list[list[float]], divide_by_std: bool = True) -> list[
         return [[] for _ in rows]
     if len(flat) == 1:
         mean, std = 0.0, 1.0
+    elif max(flat) == min(flat):  # all equal: no signal, exactly (a float mean would leave 1e-17 residues)
+        return [[0.0] * len(episode) for episode in rows]
     else:
-        mean = sum(flat) / len(flat)
-        std = math.sqrt(sum((r - mean) ** 2 for r in flat) / (len(flat) - 1))
+        mean = math.fsum(flat) / len(flat)
+        std = math.sqrt(math.fsum((r - mean) ** 2 for r in flat) / (len(flat) - 1))
     scale = (std + EPS) if divide_by_std else 1.0
     return [[(r - mean) / scale for r in episode] for episode in rows]
 

@@ -189,3 +189,9 @@ def test_the_default_serl_run_records_the_official_settings(tmp_path, small_spli
     settings = record["training"]["settings"]
     assert settings["dual_clip"] == 3.0 and settings["entropy_coef"] == 0.001 and settings["weight_decay"] == 0.01
     assert record["protocol"]["max_steps"] == 2 and record["protocol"]["history"] == 1
+
+
+def test_equal_rows_give_exactly_zero_so_the_update_is_skipped():
+    # every step invalid and nothing won: rows of -0.1, whose float mean is not exactly -0.1
+    group = Group("t", (_episode(5, False, invalid=set(range(5))), _episode(5, False, invalid=set(range(5)))))
+    assert build_method("grpo")[0].step_advantages(group) == [[0.0] * 5, [0.0] * 5]
