@@ -29,8 +29,8 @@ class OPD(TrainingMethod):
     def step_advantages(self, group):
         return [[0.0] * t.length for t in group.trajectories]
 
-    def learns_from(self, samples):
-        return any(s.teacher_prompt_ids is not None for s in samples)  # the signal is the teacher's, not the reward
+    def carries_signal(self, sample):
+        return sample.teacher_prompt_ids is not None  # the signal is the teacher's, not the reward
 
     def token_advantages(self, sample, current, old, teacher):
         import torch

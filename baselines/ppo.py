@@ -27,9 +27,6 @@ class PPO(TrainingMethod):
         # Placeholders: the advantages are GAE's, computed once the values are known (`assign`).
         return [[0.0] * t.length for t in group.trajectories]
 
-    def learns_from(self, samples):
-        return bool(samples)
-
     def assign(self, samples, values):
         import torch
 

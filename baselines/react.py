@@ -9,7 +9,8 @@ from serl_bench.models import SamplingParams, make_backend
 
 @register_method("react", kind="prompting")
 def react(model: str = "default", backend: str = "auto", history: int | None = None, temperature: float = 0.0,
-          top_p: float = 1.0, max_new_tokens: int | None = None, dtype: str = "auto") -> LLMAgent:
+          top_p: float = 1.0, max_new_tokens: int | None = None, dtype: str = "auto",
+          prompt: str | None = None) -> LLMAgent:
     """Zero-shot ReAct-style LLM agent: reason in <think>, act in <action> (bundled model by default).
 
     Args:
@@ -19,8 +20,9 @@ def react(model: str = "default", backend: str = "auto", history: int | None = N
         temperature: sampling temperature (0: greedy).
         top_p: nucleus sampling mass.
         max_new_tokens: tokens per response (default: a trained checkpoint's own, else 256).
+        prompt: prompt style: standard or compact (default: a trained checkpoint's own, else standard).
         dtype: model dtype: auto (a trained checkpoint's own, else the faster here), float32, bfloat16 or float16.
     """
-    ref, history, max_new_tokens, dtype = llm_settings(model, history, max_new_tokens, dtype)
-    return LLMAgent(make_backend(backend, ref, dtype=dtype), history=history,
+    ref, history, max_new_tokens, dtype, prompt = llm_settings(model, history, max_new_tokens, dtype, prompt)
+    return LLMAgent(make_backend(backend, ref, dtype=dtype), history=history, prompt=prompt,
                     sampling=SamplingParams(temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens))

@@ -35,14 +35,15 @@ class ReflexionAgent(LLMAgent):
         top_p: nucleus sampling mass.
         max_new_tokens: tokens per response (default: a trained checkpoint's own, else 256).
         reflection_tokens: tokens of each self-written lesson.
+        prompt: prompt style: standard or compact (default: a trained checkpoint's own, else standard).
         dtype: model dtype: auto, float32, bfloat16 or float16.
     """
 
     def __init__(self, model: str = "default", backend: str = "auto", trials: int = 3, history: int | None = None,
                  temperature: float = 0.0, top_p: float = 1.0, max_new_tokens: int | None = None,
-                 reflection_tokens: int = 96, dtype: str = "auto") -> None:
-        ref, history, max_new_tokens, dtype = llm_settings(model, history, max_new_tokens, dtype)
-        super().__init__(make_backend(backend, ref, dtype=dtype), history=history,
+                 reflection_tokens: int = 96, dtype: str = "auto", prompt: str | None = None) -> None:
+        ref, history, max_new_tokens, dtype, prompt = llm_settings(model, history, max_new_tokens, dtype, prompt)
+        super().__init__(make_backend(backend, ref, dtype=dtype), history=history, prompt=prompt,
                          sampling=SamplingParams(temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens))
         self.trials = max(1, int(trials))
         self.reflection_tokens = reflection_tokens

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from serl_bench.agents import LLMAgent
+from serl_bench.errors import ConfigError
 from serl_bench.methods import AgentStep, register_method
 from serl_bench.rollouts import play_batch
 from serl_bench.training import TrainingMethod
@@ -21,8 +22,8 @@ class ExpertInLLMFormat(LLMAgent):
     """Builds an LLM agent's prompts but answers with the env's expert action (or, with probability
     ``epsilon``, a random admissible one: groups with successes and failures, in the LLM format)."""
 
-    def __init__(self, backend, *, history: int = 1, epsilon: float = 0.0) -> None:
-        super().__init__(backend, history=history)
+    def __init__(self, backend, *, history: int = 1, epsilon: float = 0.0, prompt: str = "standard") -> None:
+        super().__init__(backend, history=history, prompt=prompt)
         self.epsilon = epsilon
 
     def reset(self, env, observation, info, *, seed):
@@ -50,16 +51,32 @@ class ExpertInLLMFormat(LLMAgent):
 
 @register_method("sft", kind="distillation")
 class SFT(TrainingMethod):
-    """Supervised fine-tuning (behaviour cloning) on the env expert's trajectories."""
+    """Supervised fine-tuning (behaviour cloning) on the env expert's trajectories, by cross-entropy.
+
+    Args:
+        demo_max_steps: longest demonstration played (default: the env's own episode length, ALFWorld 50,
+            WebShop 15, whatever the run's --max-steps).
+    """
 
     entropy_bonus = False
+
+    def __init__(self, demo_max_steps: int | None = None) -> None:
+        if demo_max_steps is not None and demo_max_steps < 1:
+            raise ConfigError(f"sft: demo_max_steps must be at least 1, got {demo_max_steps}")
+        self.demo_max_steps = demo_max_steps
+
+    def policy_loss(self, logprobs, old, advantages, objective):
+        """Negative log-likelihood of the expert's tokens: no ratio, no clipping, no old policy."""
+        nll = -logprobs.sum()
+        return nll, {"losses/nll": float(nll.detach()) / max(1, logprobs.numel())}
 
     def collect(self, trainer, update: int) -> Batch:
         c = trainer.config
         plan = trainer.plan(update, group_size=1)
         envs = trainer.envs[: len(plan.task_ids)]
-        demonstrators = [ExpertInLLMFormat(trainer.backend, history=c.history) for _ in envs]
-        played = play_batch(envs, demonstrators, plan.episodes(), max_steps=c.max_steps, policy="expert")
+        demonstrators = [ExpertInLLMFormat(trainer.backend, history=c.history, prompt=c.prompt) for _ in envs]
+        max_steps = self.demo_max_steps or trainer.entry.max_steps
+        played = play_batch(envs, demonstrators, plan.episodes(), max_steps=max_steps, policy="expert")
         return Batch(groups=tuple(plan.groups([trials[-1] for trials in played])))
 
     def step_advantages(self, group):

@@ -191,7 +191,8 @@ def protocol_of(agent: Agent, *, episodes: int, seed: int, max_steps: int) -> di
             "decoding": None if sampling is None else ("greedy" if sampling.temperature == 0 else "sampled"),
             "temperature": None if sampling is None else sampling.temperature,
             "top_p": None if sampling is None else sampling.top_p,
-            "max_new_tokens": None if sampling is None else sampling.max_new_tokens, "history": agent.history}
+            "max_new_tokens": None if sampling is None else sampling.max_new_tokens, "history": agent.history,
+            "prompt": None if agent.prompt is None else str(agent.prompt)}
 
 
 def model_record(info: Any) -> dict[str, Any] | None:

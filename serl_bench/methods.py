@@ -95,6 +95,7 @@ class Agent(ABC):
     #: prompt shows, and how responses are sampled. None for agents without a model.
     history: int | None = None
     sampling: SamplingParams | None = None
+    prompt: str | None = None  #: the prompt style
 
     def end_trial(self, trajectory: Any) -> None:  # noqa: B027
         """Called after each failed trial but the last, with its `Trajectory`."""

@@ -144,6 +144,8 @@ class ProtocolRecord(_Strict):
     top_p: float | None = Field(ge=0, le=1, description="nucleus sampling mass; null for non-LLM methods")
     max_new_tokens: int | None = Field(ge=1, description="tokens per response; null for non-LLM methods")
     history: int | None = Field(ge=0, description="earlier steps shown in each prompt; null for non-LLM methods")
+    prompt: str | None = Field(max_length=50, description="prompt style (standard or compact); null for non-LLM "
+                               "methods")
 
 
 class _RecordBase(_Strict):

@@ -1,7 +1,7 @@
 """LLM agents: the action format (think, then one action in tags), its parser, and `LLMAgent`."""
 
-from ._format import FORMATS, GENERIC, ParsedAction, PromptFormat, format_for, parse_action
+from ._format import FORMATS, GENERIC, ParsedAction, PromptFormat, PromptStyle, format_for, parse_action
 from ._llm import LLMAgent, llm_settings
 
-__all__ = ["FORMATS", "GENERIC", "LLMAgent", "ParsedAction", "PromptFormat", "format_for", "llm_settings",
-           "parse_action"]
+__all__ = ["FORMATS", "GENERIC", "LLMAgent", "ParsedAction", "PromptFormat", "PromptStyle", "format_for",
+           "llm_settings", "parse_action"]

@@ -10,7 +10,11 @@ character span of the action inside the response is kept, so a trainer can find 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
+
+from serl_bench.errors import UnknownNameError
 
 _ACTION = re.compile(r"<action>(.*?)</action>", re.S | re.I)
 _OPEN = re.compile(r"<action>", re.I)
@@ -53,9 +57,19 @@ def _stripped(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
+class PromptStyle(StrEnum):
+    """How much a prompt says."""
+
+    STANDARD = "standard"  #: reason in <think>, then act; the last observations and actions; every action listed
+    COMPACT = "compact"  #: act only; the earlier actions; the task not repeated inside observations (short prompts)
+
+
 @dataclass(frozen=True)
 class PromptFormat:
-    """How an env's state becomes a prompt. Fields: {intro} {task} {steps} {history} {observation} {actions}."""
+    """How an env's state becomes a prompt. Template fields: {intro} {task} {history} {observation} {actions}.
+
+    ``history_header`` (field {steps}) and ``history_line`` (fields {n} {observation} {action}) write the
+    recent steps; ``clean(observation, task)``, where given, rewrites an observation before it is shown."""
 
     intro: str
     template: str = (
@@ -67,13 +81,48 @@ class PromptFormat:
         "admissible action inside <action> </action> tags."
     )
     history_header: str = "You have taken {steps} step(s) so far. The most recent ones:\n"
+    history_line: str = "[Observation {n}: {observation}]\n[Action: {action}]\n"
+    action_format: str = "'{}'"
+    clean: Callable[[str, str], str] | None = None
+    hide_visible: bool = False  #: leave out of the list ``click[x]`` actions whose ``x`` the observation shows
+    history_chars: int | None = None  #: earlier actions in the history are cut to this many characters
 
 
-FORMATS: dict[str, PromptFormat] = {
-    "serl/ALFWorld-v0": PromptFormat(intro="You are an expert agent acting in a household (ALFWorld)."),
+def _compact(intro: str, clean: Callable[[str, str], str] | None = None, hide_visible: bool = False
+             ) -> PromptFormat:
+    hint = " (or click[...] on any button or item id shown)" if hide_visible else ""
+    return PromptFormat(
+        intro=intro, template="{intro}\nTask: {task}\n{history}Now: {observation}\nActions: {actions}" + hint +
+                              "\nReply with one action inside <action></action>.",
+        history_header="Done so far: ", history_line="{action}; ", action_format="{}", clean=clean,
+        hide_visible=hide_visible, history_chars=40)
+
+
+def _without_instruction(observation: str, task: str) -> str:
+    """A WebShop page without its repeated instruction (the prompt states the task once)."""
+    for prefix in (f"Instruction: [SEP] {task} [SEP] ", f"Instruction: [SEP] {task}"):
+        observation = observation.replace(prefix, "")
+    return observation.removeprefix("WebShop [SEP] ")
+
+
+FORMATS: dict[tuple[str, PromptStyle], PromptFormat] = {
+    ("serl/ALFWorld-v0", PromptStyle.STANDARD): PromptFormat(
+        intro="You are an expert agent acting in a household (ALFWorld)."),
+    ("serl/ALFWorld-v0", PromptStyle.COMPACT): _compact("You act in a household (ALFWorld)."),
+    ("serl/WebShop-v0", PromptStyle.COMPACT): _compact("You shop on a website (WebShop).", _without_instruction,
+                                                       hide_visible=True),
 }
 GENERIC = PromptFormat(intro="You are an expert agent acting in a text environment.")
+GENERIC_COMPACT = _compact("You act in a text environment.")
 
 
-def format_for(env_id: str | None) -> PromptFormat:
-    return FORMATS.get(env_id or "", GENERIC)
+def prompt_style(value: str) -> PromptStyle:
+    if value not in PromptStyle._value2member_map_:
+        raise UnknownNameError("prompt style", value, [s.value for s in PromptStyle])
+    return PromptStyle(value)
+
+
+def format_for(env_id: str | None, style: str = PromptStyle.STANDARD) -> PromptFormat:
+    """The prompt format of an env (by Gymnasium id) in a style; a generic one for other envs."""
+    style = prompt_style(style)
+    return FORMATS.get((env_id or "", style), GENERIC if style == PromptStyle.STANDARD else GENERIC_COMPACT)

@@ -20,7 +20,7 @@ from serl_bench.models import (
 )
 from serl_bench.rollouts import step_seed
 
-from ._format import PromptFormat, format_for, parse_action
+from ._format import PromptFormat, PromptStyle, format_for, parse_action, prompt_style
 
 MAX_ACTIONS_SHOWN = 60
 
@@ -34,10 +34,11 @@ class LLMAgent(Agent):
     """
 
     def __init__(self, backend: Backend, *, history: int = 2, sampling: SamplingParams | None = None,
-                 prompt_format: PromptFormat | None = None) -> None:
+                 prompt: str = PromptStyle.STANDARD, prompt_format: PromptFormat | None = None) -> None:
         self.backend = backend
         self.history = history
         self.sampling = sampling or SamplingParams()
+        self.prompt = prompt_style(prompt)  #: the prompt style (recorded)
         self.prompt_format = prompt_format
         self.memory: list[str] = []  #: lessons carried between trials of one task (Reflexion)
         self._steps: list[tuple[str, str]] = []
@@ -49,27 +50,32 @@ class LLMAgent(Agent):
         return self.backend.info
 
     def reset(self, env: gym.Env, observation: str, info: Mapping[str, Any], *, seed: int) -> None:
-        self._format = self.prompt_format or format_for(env.spec.id if env.spec else None)
+        self._format = self.prompt_format or format_for(env.spec.id if env.spec else None, self.prompt)
         self._task = str(info.get("task", ""))
         self._steps, self._seed = [], seed
 
     def messages(self, observation: str, info: Mapping[str, Any]) -> list[Message]:
         fmt = self._format
+        clean = (lambda text: fmt.clean(text, self._task)) if fmt.clean else (lambda text: text)
         actions = list(info.get("admissible_actions") or [])
-        shown = ", ".join(f"'{a}'" for a in actions[:MAX_ACTIONS_SHOWN])
+        if fmt.hide_visible:
+            seen = observation.lower()
+            actions = [a for a in actions if not (a.startswith("click[") and a[6:-1].lower() in seen)]
+        shown = ", ".join(fmt.action_format.format(a) for a in actions[:MAX_ACTIONS_SHOWN])
         if len(actions) > MAX_ACTIONS_SHOWN:
             shown += f", ... ({len(actions) - MAX_ACTIONS_SHOWN} more)"
         recent = self._steps[-self.history:] if self.history else []
         history = ""
         if recent:
+            first = len(self._steps) - len(recent) + 1
             history = fmt.history_header.format(steps=len(self._steps)) + "".join(
-                f"[Observation {len(self._steps) - len(recent) + i + 1}: {o}]\n[Action: {a}]\n"
-                for i, (o, a) in enumerate(recent))
+                fmt.history_line.format(n=first + i, observation=clean(o), action=_cut(a, fmt.history_chars))
+                for i, (o, a) in enumerate(recent)).rstrip("; ") + ("\n" if fmt.history_line.endswith("; ") else "")
         if self.memory:
             history = "Lessons from your earlier attempts at this task:\n" + "".join(
                 f"- {m}\n" for m in self.memory) + history
-        content = fmt.template.format(intro=fmt.intro, task=self._task, history=history, observation=observation,
-                                      actions=shown, steps=len(self._steps))
+        content = fmt.template.format(intro=fmt.intro, task=self._task, history=history,
+                                      observation=clean(observation), actions=shown, steps=len(self._steps))
         return [{"role": "user", "content": content}]
 
     def request(self, observation: str, info: Mapping[str, Any]) -> GenerationRequest:
@@ -92,15 +98,21 @@ class LLMAgent(Agent):
                          messages=request.messages, token_ids=generation.token_ids, logprobs=generation.logprobs)
 
 
-def llm_settings(model: str | None, history: int | None, max_new_tokens: int | None, dtype: str
-                 ) -> tuple[ModelRef, int, int, str]:
-    """``(model, history, max_new_tokens, dtype)`` with the unset ones taken from how a trained checkpoint was
-    trained (so a checkpoint acts in ``eval`` as it did in training), else the prompting defaults (2, 256, auto)."""
+def llm_settings(model: str | None, history: int | None, max_new_tokens: int | None, dtype: str,
+                 prompt: str | None = None) -> tuple[ModelRef, int, int, str, str]:
+    """``(model, history, max_new_tokens, dtype, prompt)`` with the unset ones taken from how a trained
+    checkpoint was trained (so it acts in ``eval`` as it did in training), else the prompting defaults
+    (2, 256, auto, standard)."""
     ref = resolve_model(model)
     trained = trained_agent_settings(ref)
     return (ref, trained.get("history", 2) if history is None else history,
             trained.get("max_new_tokens", 256) if max_new_tokens is None else max_new_tokens,
-            trained.get("dtype", "auto") if dtype == "auto" else dtype)
+            trained.get("dtype", "auto") if dtype == "auto" else dtype,
+            trained.get("prompt", PromptStyle.STANDARD) if prompt is None else prompt)
+
+
+def _cut(text: str, limit: int | None) -> str:
+    return text if limit is None or len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _flatten(messages: Sequence[Message]) -> str:

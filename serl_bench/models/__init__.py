@@ -23,9 +23,10 @@ from ._types import Backend, Generation, Message, ModelInfo, SamplingParams
 __all__ = ["Backend", "EndpointError", "Generation", "HFBackend", "Message", "ModelInfo", "ModelRef",
            "OpenAIBackend", "SamplingParams", "BACKENDS", "VLLMBackend", "bundled_gguf", "load_hf", "make_backend",
            "pick_dtype", "resolve_model", "PROVENANCE_FILE", "model_origin", "trained_agent_settings",
-           "weights_sha256"]
+           "weights_sha256", "cache_kwarg"]
 
-_LAZY = {"HFBackend": "._hf", "load_hf": "._hf", "pick_dtype": "._hf", "VLLMBackend": "._vllm"}
+_LAZY = {"HFBackend": "._hf", "load_hf": "._hf", "pick_dtype": "._hf", "VLLMBackend": "._vllm",
+         "cache_kwarg": "._decode"}
 
 
 def __getattr__(name: str):

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from serl_bench.agents import PromptStyle
 from serl_bench.errors import UnknownNameError
 from serl_bench.feedback import Granularity
 from serl_bench.options import option
@@ -71,9 +72,15 @@ class TrainConfig:
     max_new_tokens: int = option("tokens per response", default=32)
     temperature: float = option("rollout sampling temperature", default=1.0)
     history: int = option("earlier steps shown in the prompt", default=1)
+    prompt: PromptStyle = option("prompt style: standard (reason, then act) or compact (act only, short prompts)",
+                                 default=PromptStyle.STANDARD)
     lr: float = option("learning rate (AdamW)", default=1e-5)
     weight_decay: float = option("AdamW weight decay (official: 0.01)", default=0.01)
     epochs: int = option("passes over each update's samples", default=1)
+    train_layers: int = option("train only the top N decoder layers and the final norm (0: the whole model); "
+                               "the backward pass stops there", default=0)
+    drop_zero_advantage: bool = option("leave samples whose advantage is 0 out of the update (they carry no "
+                                       "policy gradient, only entropy)", default=False)
     minibatch: int = option("samples per optimizer step", default=16)
     micro_batch: int = option("samples per forward pass (gradient accumulation)", default=4)
     ppo_clip: float = option("PPO ratio clip epsilon", default=0.2)

@@ -33,6 +33,8 @@ class Learner:
         self.compute_dtype = compute_dtype
         if config.gradient_checkpointing:
             model.gradient_checkpointing_enable()
+        if config.train_layers:
+            freeze_below(model, config.train_layers)
         self.value_head = ValueHead(model.config.hidden_size).to(self.device) if method.value_head else None
         params = [p for p in model.parameters() if p.requires_grad]
         params += list(self.value_head.parameters()) if self.value_head else []
@@ -51,9 +53,10 @@ class Learner:
         self.model.eval()
         if method.needs_old_logprobs or method.value_head or c.epochs > 1 or len(minibatches) > 1:
             with torch.no_grad(), self._autocast():
-                old, values, _ = score(self.model, [s.prompt_ids for s in samples], [s.response_ids for s in samples],
-                                       value_head=self.value_head, micro_batch=c.micro_batch)
-            samples = method.assign(samples, values)
+                scored = score(self.model, [s.prompt_ids for s in samples], [s.response_ids for s in samples],
+                               value_head=self.value_head, micro_batch=c.micro_batch)
+            old = scored.logprobs
+            samples = method.assign(samples, scored.values)
         teacher = self._teacher_logprobs(samples, update)
         self.model.train()
         stats: dict[str, list[float]] = {}
@@ -80,8 +83,8 @@ class Learner:
         out: list[torch.Tensor | None] = [None] * len(samples)
         if scored:
             with torch.no_grad(), self._autocast():
-                lps, _, _ = score(self.teacher, [samples[i].teacher_prompt_ids for i in scored],
-                                  [samples[i].response_ids for i in scored], micro_batch=self.config.micro_batch)
+                lps = score(self.teacher, [samples[i].teacher_prompt_ids for i in scored],
+                            [samples[i].response_ids for i in scored], micro_batch=self.config.micro_batch).logprobs
             for i, lp in zip(scored, lps, strict=True):
                 out[i] = lp
         return out
@@ -93,27 +96,29 @@ class Learner:
         total_tokens = sum(samples[i].length for i in ids)
         stats: dict[str, list[float]] = {}
         total, abs_advantage = 0.0, []
+        ids = sorted(ids, key=lambda i: samples[i].prompt_ids)  # shared prompts land in one micro-batch
+        entropy_coef = c.entropy_coef if method.entropy_bonus else 0.0
         for start in range(0, len(ids), c.micro_batch):
             micro = ids[start:start + c.micro_batch]
             with self._autocast():
-                logprobs, values, entropies = score(
-                    self.model, [samples[i].prompt_ids for i in micro], [samples[i].response_ids for i in micro],
-                    value_head=self.value_head, micro_batch=c.micro_batch,
-                    entropy=c.entropy_coef > 0 and method.entropy_bonus)
+                scored = score(self.model, [samples[i].prompt_ids for i in micro],
+                               [samples[i].response_ids for i in micro], value_head=self.value_head,
+                               micro_batch=c.micro_batch, stats=True)
             loss = torch.zeros((), device=self.device)
-            for k, (lp, i) in enumerate(zip(logprobs, micro, strict=True)):
+            for k, (lp, i) in enumerate(zip(scored.logprobs, micro, strict=True)):
                 current = lp.detach()
                 before = old[i].to(lp.device) if old is not None else current
                 advantages = method.token_advantages(samples[i], current, before, teacher[i])
                 abs_advantage.append(float(advantages.abs().sum()))
                 term, parts = method.policy_loss(lp, before, advantages.to(lp.device), self.objective)
                 loss = loss + term / total_tokens
-                if entropies is not None:
-                    loss = loss - c.entropy_coef * entropies[k].sum() / total_tokens
-                    stats.setdefault("losses/entropy", []).append(float(entropies[k].detach().mean()))
+                if entropy_coef:
+                    loss = loss - entropy_coef * scored.entropies[k].sum() / total_tokens
                 for key, value in parts.items():
                     stats.setdefault(key, []).append(value)
-            extra = method.extra_loss([samples[i] for i in micro], values)
+                stats.setdefault("losses/entropy", []).append(float(scored.entropies[k].detach().mean()))
+                stats.setdefault("losses/token_accuracy", []).append(float(scored.greedy[k].float().mean()))
+            extra = method.extra_loss([samples[i] for i in micro], scored.values)
             if extra is not None:
                 loss = loss + extra * len(micro) / len(ids)
             loss.backward()
@@ -130,3 +135,21 @@ class Learner:
         GPUs train in bf16 weights directly."""
         enabled = self.device == "cpu" and self.model.dtype == torch.float32 and self.compute_dtype == torch.bfloat16
         return torch.autocast("cpu", dtype=torch.bfloat16, enabled=enabled)
+
+
+def freeze_below(model: Any, layers: int) -> None:
+    """Train only the top ``layers`` decoder layers and the final norm: the rest (embeddings, the tied output
+    layer, the lower layers) keep their weights, and the backward pass never goes below them."""
+    decoder = model.get_decoder()
+    blocks = list(decoder.layers)
+    if not 0 < layers <= len(blocks):
+        from serl_bench.errors import ConfigError
+
+        raise ConfigError(f"--train-layers must be between 1 and the model's {len(blocks)} layers (0: all), "
+                          f"got {layers}")
+    model.requires_grad_(False)
+    for block in blocks[-layers:]:
+        block.requires_grad_(True)
+    norm = getattr(decoder, "norm", None)
+    if norm is not None:
+        norm.requires_grad_(True)

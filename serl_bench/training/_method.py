@@ -88,10 +88,14 @@ class TrainingMethod(ABC):
         """Whether the teacher must score this sample (it has a teacher prompt, by default)."""
         return sample.teacher_prompt_ids is not None
 
+    def carries_signal(self, sample: Sample) -> bool:
+        """Whether the sample's policy gradient can be non-zero (by default: a non-zero advantage)."""
+        return sample.advantage != 0
+
     def learns_from(self, samples: Sequence[Sample]) -> bool:
-        """False when the update's gradient would be exactly zero, so it is skipped: by default, when every
-        step advantage is zero and no value head is trained."""
-        return self.value_head or any(s.advantage != 0 for s in samples)
+        """False when the update's gradient would be exactly zero, so it is skipped: by default, when no
+        sample carries a signal and no value head is trained."""
+        return self.value_head or any(self.carries_signal(s) for s in samples)
 
     def assign(self, samples: list[Sample], values: torch.Tensor | None) -> list[Sample]:
         """Samples with advantages adjusted once the old policy's values are known (PPO); by default as is."""

@@ -69,7 +69,10 @@ class Trainer:
         self.entry: EnvEntry = env_entry(config.env)
         self.split = config.split or self.entry.train_split
         self.eval_split = config.eval_split or self.entry.default_split
-        self.envs = [self._env(self.split, config.env_args) for _ in range(config.tasks_per_update * config.group_size)]
+        # Training envs allow the env's own episode length (SFT's demonstrations are not cut at --max-steps);
+        # the rollout engine stops the policy's episodes at --max-steps.
+        self.envs = [self._env(self.split, config.env_args, max(config.max_steps, self.entry.max_steps))
+                     for _ in range(config.tasks_per_update * config.group_size)]
         self.agents = [self._agent(config.temperature) for _ in self.envs]
         self.task_rng = random.Random(config.seed)
         self.totals = {"rollouts": 0, "tokens": 0, "wall_clock_s": 0.0}
@@ -86,12 +89,13 @@ class Trainer:
         backend.update_weights(self.model.named_parameters())
         return backend
 
-    def _env(self, split: str, env_args: dict[str, Any]) -> Any:
-        return make_env(self.entry, split, max_steps=self.config.max_steps, env_args=env_args, progress=self.progress)
+    def _env(self, split: str, env_args: dict[str, Any], max_steps: int | None = None) -> Any:
+        return make_env(self.entry, split, max_steps=max_steps or self.config.max_steps, env_args=env_args,
+                        progress=self.progress)
 
     def _agent(self, temperature: float) -> LLMAgent:
         c = self.config
-        return LLMAgent(self.backend, history=c.history,
+        return LLMAgent(self.backend, history=c.history, prompt=c.prompt,
                         sampling=SamplingParams(temperature=temperature, max_new_tokens=c.max_new_tokens))
 
     @property
@@ -135,6 +139,8 @@ class Trainer:
         samples = [s for s in build_samples(batch, self.tokenizer, advantages, contexts, self.spec,
                                             teacher_tokens=self.config.teacher_prompt_tokens
                                             or self.entry.max_prompt_tokens) if method.keep(s, batch)]
+        if self.config.drop_zero_advantage and not method.value_head:
+            samples = [s for s in samples if method.carries_signal(s)]
         tokens = sum(s.length for s in samples)
         self.totals["tokens"] += tokens
         metrics: dict[str, Any] = {"update": update, "samples": len(samples), "tokens": tokens,
@@ -198,7 +204,7 @@ class Trainer:
         c = self.config
         return {"kind": "run", "name": self.run.path.name, "run_config_hash": config_hash(self.run.read_config()),
                 "recipe": None, "parent": self.start_origin,
-                "agent": {"history": c.history, "max_new_tokens": c.max_new_tokens,
+                "agent": {"history": c.history, "max_new_tokens": c.max_new_tokens, "prompt": c.prompt.value,
                           "dtype": str(self.model.dtype).removeprefix("torch.")}}
 
     def load(self) -> int:

@@ -101,7 +101,7 @@ def test_sft_raises_the_likelihood_of_expert_actions(tmp_path, small_split, rand
 
     def action_loglik():
         with torch.no_grad():
-            lps, _, _ = score(trainer.model, [s.prompt_ids for s in samples], [s.response_ids for s in samples])
+            lps = score(trainer.model, [s.prompt_ids for s in samples], [s.response_ids for s in samples]).logprobs
         return sum(float(lp[torch.tensor(s.action_mask)].sum()) for lp, s in zip(lps, samples, strict=True))
 
     before = action_loglik()
@@ -185,3 +185,39 @@ def test_the_teacher_is_checkpointed_only_when_it_differs_from_the_policy(tmp_pa
         assert torch.equal(a, b)
     for a, b in zip(again.model.parameters(), trainer.model.parameters(), strict=True):
         assert torch.equal(a, b)
+
+
+def test_sft_is_cross_entropy_on_whole_demonstrations(tmp_path, small_split, random_model):
+    trainer = make_trainer(tmp_path, "sft", random_model, max_steps=2, tasks_per_update=1, lr=3e-3)
+    batch = trainer.method.collect(trainer, 0)
+    demo = batch.groups[0].trajectories[0]
+    assert demo.length > 2 and demo.won  # not cut at --max-steps: the expert plays the whole task
+    metrics = trainer.update(batch, 0)
+    assert "losses/clip_fraction" not in metrics and metrics["losses/nll"] > 0  # no ratio, no clipping
+    assert 0.0 <= metrics["losses/token_accuracy"] <= 1.0 and metrics["teacher/samples_scored"] == 0
+    again = trainer.update(batch, 1)
+    assert again["losses/nll"] < metrics["losses/nll"]
+
+
+def test_train_layers_updates_only_the_top_of_the_model(tmp_path, pair, random_model):
+    _, _, batch = pair
+    trainer = make_trainer(tmp_path, "grpo", random_model, train_layers=1, lr=1e-2)
+    before = {n: p.detach().clone() for n, p in trainer.model.named_parameters()}
+    assert "losses/policy_loss" in trainer.update(batch, 0)
+    changed = {n for n, p in trainer.model.named_parameters() if not torch.equal(p, before[n])}
+    assert changed and all(n.startswith(("model.layers.0.", "model.norm")) for n in changed)  # one layer: the top
+    with pytest.raises(ConfigError, match="--train-layers must be between 1 and the model's 1 layers"):
+        make_trainer(tmp_path / "bad", "grpo", random_model, train_layers=5)
+
+
+def test_zero_advantage_samples_can_be_left_out(tmp_path, pair, random_model):
+    from serl_bench.trajectories import Group
+
+    _, _, mixed = pair
+    losers = tuple(t for t in mixed.groups[0].trajectories if not t.won)
+    batch = Batch(groups=(*mixed.groups, Group(losers[0].task_id, losers * 2)))  # a group with no signal
+    kept = make_trainer(tmp_path / "kept", "grpo", random_model).update(batch, 0)
+    dropped = make_trainer(tmp_path / "dropped", "grpo", random_model, drop_zero_advantage=True).update(batch, 0)
+    advantages = [a for g in batch.groups for row in build_method("grpo")[0].step_advantages(g) for a in row]
+    assert kept["samples"] == len(advantages) and dropped["samples"] == sum(a != 0 for a in advantages)
+    assert dropped["samples"] < kept["samples"]
