@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from serl_bench.agents import LLMAgent, llm_settings
+from serl_bench.agents import ACTION_STOP, LLMAgent, llm_settings
 from serl_bench.methods import register_method
 from serl_bench.models import SamplingParams, make_backend
 
@@ -25,4 +25,5 @@ def react(model: str = "default", backend: str = "auto", history: int | None = N
     """
     ref, history, max_new_tokens, dtype, prompt = llm_settings(model, history, max_new_tokens, dtype, prompt)
     return LLMAgent(make_backend(backend, ref, dtype=dtype), history=history, prompt=prompt,
-                    sampling=SamplingParams(temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens))
+                    sampling=SamplingParams(temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens,
+                                                stop=ACTION_STOP))

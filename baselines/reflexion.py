@@ -11,7 +11,7 @@ from typing import Any
 
 import gymnasium as gym
 
-from serl_bench.agents import LLMAgent, llm_settings
+from serl_bench.agents import ACTION_STOP, LLMAgent, llm_settings
 from serl_bench.methods import register_method
 from serl_bench.models import SamplingParams, make_backend
 from serl_bench.trajectories import Trajectory
@@ -44,7 +44,8 @@ class ReflexionAgent(LLMAgent):
                  reflection_tokens: int = 96, dtype: str = "auto", prompt: str | None = None) -> None:
         ref, history, max_new_tokens, dtype, prompt = llm_settings(model, history, max_new_tokens, dtype, prompt)
         super().__init__(make_backend(backend, ref, dtype=dtype), history=history, prompt=prompt,
-                         sampling=SamplingParams(temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens))
+                         sampling=SamplingParams(temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens,
+                                                stop=ACTION_STOP))
         self.trials = max(1, int(trials))
         self.reflection_tokens = reflection_tokens
         self._memory_for: str | None = None

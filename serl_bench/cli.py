@@ -120,7 +120,40 @@ def _cmd_run(args: argparse.Namespace) -> int:
     t = result.record.training
     print(f"trained {t.updates} updates, {t.rollouts} rollouts, {t.tokens} response tokens in "
           f"{t.wall_clock_s:.0f} s on {t.device}")
+    if (result.path / "start" / "results.json").is_file():
+        _print_before_after(result.path / "start", result.record)
     print(f"run directory: {result.path}")
+    return 0
+
+
+def _print_before_after(start_dir: Path, after: Any) -> None:
+    """Success and score before and after training on the same panel, and whether the change is significant."""
+    from .compare import fisher_greater
+    from .leaderboard import validate
+
+    before = validate(start_dir)
+    wins = [round(r.success_rate * r.episodes) for r in (before, after)]
+    p = fisher_greater(wins[1], after.episodes, wins[0], before.episodes)
+    for label, r in (("before", before), ("after", after)):
+        lo, hi = r.success_ci95
+        print(f"  {label:<6} success {100 * r.success_rate:5.1f} % [95 % CI {100 * lo:.1f}-{100 * hi:.1f}]  "
+              f"score {r.score_mean:.3f}  ({r.episodes} episodes)")
+    verdict = "a significant improvement" if p < 0.05 else "not a significant improvement at this budget"
+    print(f"  one-sided Fisher exact p = {p:.3g}: {verdict} (the measured comparison of methods: "
+          "`serl-bench experiment`, docs/experiments.md)")
+
+
+def _cmd_experiment(args: argparse.Namespace) -> int:
+    from .experiment import ExperimentConfig, run_experiment, summarize_experiment
+
+    if args.summarize:
+        print(f"summary: {summarize_experiment(args.out)}")
+        return 0
+    path = run_experiment(_config_from(args, ExperimentConfig), out=args.out, progress=not args.no_progress,
+                          dry_run=args.dry_run)
+    if not args.dry_run:
+        print(Path(path).read_text(), end="")
+        print(f"summary: {path}; learning curves: {Path(path).with_name('curves.png')}")
     return 0
 
 
@@ -235,6 +268,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .experiment import ExperimentConfig
     from .feedback import FeedbackRunConfig
     from .harness import EvalConfig
     from .training import TrainConfig
@@ -256,6 +290,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(handler=_cmd_run)
+
+    p = sub.add_parser("experiment", help="a grid of training runs (arms x seeds) from one warm start, on one panel, "
+                                          "with a table of success, p-values and learning curves")
+    _add_config_args(p, ExperimentConfig)
+    p.add_argument("--out", required=True, help="experiment directory (one run directory per arm and seed)")
+    p.add_argument("--dry-run", action="store_true", help="check the grid and print its estimated cost; run nothing")
+    p.add_argument("--summarize", action="store_true", help="only (re)write the summary of the runs in --out")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.set_defaults(handler=_cmd_experiment)
 
     p = sub.add_parser("feedback", help="collect groups with a policy and write every step's hindsight context")
     _add_config_args(p, FeedbackRunConfig)

@@ -71,6 +71,15 @@ def fisher_exact(k1: int, n1: int, k2: int, n2: int) -> float:
     return min(1.0, p)
 
 
+def fisher_greater(k1: int, n1: int, k2: int, n2: int) -> float:
+    """One-sided Fisher exact test p-value that k1/n1 is a *higher* success rate than k2/n2:
+    the probability, with the margins fixed, of a table at least as favourable to the first."""
+    total, wins = n1 + n2, k1 + k2
+    hi = min(wins, n1)
+    return min(1.0, sum(math.exp(_log_comb(n1, k) + _log_comb(n2, wins - k) - _log_comb(total, wins))
+                        for k in range(k1, hi + 1)))
+
+
 def table(runs: list[RunFigures]) -> str:
     """The comparison as a plain-text table, one row per run, then per-task-type success."""
     head = ["run", "method", "env/split", "episodes", "success % [95 % CI]", "p vs first", "score [95 % CI]",

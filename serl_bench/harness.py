@@ -48,12 +48,14 @@ class EvalConfig:
     split: str | None = option("task split; default: the env's test split", default=None)
     episodes: int | None = option("number of episodes; default: one per task of the split", default=None)
     seed: int = option("base seed: episode i uses seed + i", default=0)
-    model: str | None = option("model for LLM methods: a local path, `default`, a hub id or an endpoint URL",
-                             default=None)
+    model: str | None = option("model for LLM methods: `default`, a warm start (default-sft-webshop), a training "
+                               "run's directory, a model folder, a hub id or an endpoint URL", default=None)
     max_steps: int | None = option("steps after which an episode is truncated; default: the env's (ALFWorld 50, "
                                    "WebShop 15)", default=None)
     method_args: dict[str, Any] = option("extra keyword arguments for the method", default_factory=dict)
     env_args: dict[str, Any] = option("extra keyword arguments for the environment", default_factory=dict)
+    batch: int = option("episodes played at once, each on its own env (LLM agents generate for them in one batch); "
+                        "the episodes are the same whatever the batch", default=1)
 
 
 @pydantic_dataclass(frozen=True)
@@ -102,15 +104,22 @@ def evaluate(config: EvalConfig, *, out: str | Path | None = None, resume: bool 
         raise ConfigError(f"{config.method} is a training method: train it with `serl-bench run --method "
                           f"{config.method}`, then evaluate the checkpoint with --method react --model "
                           "<run>/checkpoints/last/model")
-    env = make_env(entry, split, max_steps=config.max_steps, env_args=config.env_args, progress=progress)
+    if config.batch < 1:
+        raise ConfigError(f"--batch must be at least 1, got {config.batch}")
+    envs = [make_env(entry, split, max_steps=config.max_steps, env_args=config.env_args, progress=progress)]
     try:
-        return _run(config, entry.name, split, env, agent, built_args, out, resume, progress)
+        envs += [make_env(entry, split, max_steps=config.max_steps, env_args=config.env_args, progress=False)
+                 for _ in range(min(config.batch, config.episodes or config.batch) - 1)]
+        agents = [agent] + [agent.fork() for _ in envs[1:]]
+        return _run(config, entry.name, split, envs, agents, built_args, out, resume, progress)
     finally:
-        env.close()
+        for env in envs:
+            env.close()
 
 
-def _run(config: EvalConfig, env_name: str, split: str, env: gym.Env, agent: Agent, method_args: dict,
+def _run(config: EvalConfig, env_name: str, split: str, envs: list[gym.Env], agents: list[Agent], method_args: dict,
          out: str | Path | None, resume: bool, progress: bool) -> RunResult:
+    env, agent = envs[0], agents[0]
     task_ids = env.unwrapped.task_ids
     n_episodes = config.episodes or len(task_ids)
     resolved = {"command": "eval", **asdict(config), "split": split, "episodes": n_episodes,
@@ -118,7 +127,7 @@ def _run(config: EvalConfig, env_name: str, split: str, env: gym.Env, agent: Age
     out = Path(out) if out else new_run_path(f"{config.method}-{env_name}-{time.strftime('%Y%m%d-%H%M%S')}")
     run_id = out.name
     run = RunDir.open(out, resolved, resume=resume)
-    play_into(run, [env], [agent], eval_episodes(task_ids, n_episodes, config.seed), max_steps=config.max_steps,
+    play_into(run, envs, agents, eval_episodes(task_ids, n_episodes, config.seed), max_steps=config.max_steps,
               progress=progress, desc=f"eval {config.method} on {env_name}/{split}")
     record = results_record(run, run_id, method=config.method, method_args=method_args, env=env_name, split=split,
                             split_source=env.unwrapped.split.source,
@@ -192,7 +201,8 @@ def protocol_of(agent: Agent, *, episodes: int, seed: int, max_steps: int) -> di
             "temperature": None if sampling is None else sampling.temperature,
             "top_p": None if sampling is None else sampling.top_p,
             "max_new_tokens": None if sampling is None else sampling.max_new_tokens, "history": agent.history,
-            "prompt": None if agent.prompt is None else str(agent.prompt)}
+            "prompt": None if agent.prompt is None else str(agent.prompt),
+            "stop": None if sampling is None else list(sampling.stop)}
 
 
 def model_record(info: Any) -> dict[str, Any] | None:

@@ -18,6 +18,7 @@ Example::
 
 from __future__ import annotations
 
+import copy
 import importlib
 import inspect
 import json
@@ -99,6 +100,12 @@ class Agent(ABC):
 
     def end_trial(self, trajectory: Any) -> None:  # noqa: B027
         """Called after each failed trial but the last, with its `Trajectory`."""
+
+    def fork(self) -> Agent:
+        """Another agent like this one, to play an episode at the same time (``eval --batch``): it shares
+        what is expensive (a model) and nothing an episode changes. By default a shallow copy, which suits
+        agents whose `reset` rebuilds their per-episode state."""
+        return copy.copy(self)
 
 
 @dataclass(frozen=True)

@@ -146,6 +146,8 @@ class ProtocolRecord(_Strict):
     history: int | None = Field(ge=0, description="earlier steps shown in each prompt; null for non-LLM methods")
     prompt: str | None = Field(max_length=50, description="prompt style (standard or compact); null for non-LLM "
                                "methods")
+    stop: list[str] | None = Field(max_length=10, description="strings that end a response (the action's closing "
+                                   "tag); null for non-LLM methods")
 
 
 class _RecordBase(_Strict):

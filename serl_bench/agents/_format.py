@@ -16,6 +16,8 @@ from enum import StrEnum
 
 from serl_bench.errors import UnknownNameError
 
+ACTION_STOP = ("</action>",)  #: generation ends once the action is closed: nothing after it is read
+
 _ACTION = re.compile(r"<action>(.*?)</action>", re.S | re.I)
 _OPEN = re.compile(r"<action>", re.I)
 
@@ -85,7 +87,6 @@ class PromptFormat:
     action_format: str = "'{}'"
     clean: Callable[[str, str], str] | None = None
     hide_visible: bool = False  #: leave out of the list ``click[x]`` actions whose ``x`` the observation shows
-    history_chars: int | None = None  #: earlier actions in the history are cut to this many characters
 
 
 def _compact(intro: str, clean: Callable[[str, str], str] | None = None, hide_visible: bool = False
@@ -95,21 +96,22 @@ def _compact(intro: str, clean: Callable[[str, str], str] | None = None, hide_vi
         intro=intro, template="{intro}\nTask: {task}\n{history}Now: {observation}\nActions: {actions}" + hint +
                               "\nReply with one action inside <action></action>.",
         history_header="Done so far: ", history_line="{action}; ", action_format="{}", clean=clean,
-        hide_visible=hide_visible, history_chars=40)
+        hide_visible=hide_visible)
 
 
-def _without_instruction(observation: str, task: str) -> str:
-    """A WebShop page without its repeated instruction (the prompt states the task once)."""
+def _webshop_compact(observation: str, task: str) -> str:
+    """A WebShop page without its repeated instruction (the prompt states the task once), its ``[SEP]``
+    separators written as ``|`` (one token instead of three)."""
     for prefix in (f"Instruction: [SEP] {task} [SEP] ", f"Instruction: [SEP] {task}"):
         observation = observation.replace(prefix, "")
-    return observation.removeprefix("WebShop [SEP] ")
+    return observation.removeprefix("WebShop [SEP] ").replace(" [SEP] ", " | ")
 
 
 FORMATS: dict[tuple[str, PromptStyle], PromptFormat] = {
     ("serl/ALFWorld-v0", PromptStyle.STANDARD): PromptFormat(
         intro="You are an expert agent acting in a household (ALFWorld)."),
     ("serl/ALFWorld-v0", PromptStyle.COMPACT): _compact("You act in a household (ALFWorld)."),
-    ("serl/WebShop-v0", PromptStyle.COMPACT): _compact("You shop on a website (WebShop).", _without_instruction,
+    ("serl/WebShop-v0", PromptStyle.COMPACT): _compact("You shop on a website (WebShop).", _webshop_compact,
                                                        hide_visible=True),
 }
 GENERIC = PromptFormat(intro="You are an expert agent acting in a text environment.")

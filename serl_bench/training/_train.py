@@ -47,6 +47,8 @@ def train(config: TrainConfig, *, out: str | Path | None = None, resume: bool = 
     run = RunDir.open(out, resolved, resume=resume)
     from ._trainer import Trainer
 
+    if config.eval_before:
+        evaluate_start(config, run.path / "start", progress=progress)
     started = time.time()
     trainer = Trainer(config, method, run, progress=progress)
     try:
@@ -126,10 +128,31 @@ def _loop_settings(config: TrainConfig) -> dict[str, Any]:
     return {k: getattr(config, k) for k in keep}
 
 
+def evaluate_start(config: TrainConfig, out: Path, *, progress: bool = True) -> ResultsRecord:
+    """The starting model on the run's evaluation panel, with the protocol of the run's final evaluation,
+    through the harness: the run directory ``serl-bench eval --method react --model <start>`` would write."""
+    from serl_bench.envs import env_entry
+    from serl_bench.harness import EvalConfig, evaluate
+
+    if (out / "results.json").is_file():
+        from serl_bench.leaderboard import validate
+
+        return validate(out)
+    entry = env_entry(config.env)
+    dtype = config.dtype if config.dtype != "auto" else "float32"  # the trainer's policy weights on a CPU
+    eval_config = EvalConfig(
+        method="react", env=config.env, split=config.eval_split or entry.default_split, episodes=config.eval_episodes,
+        seed=config.seed, model=config.model, max_steps=config.max_steps,
+        env_args={**config.env_args, **config.eval_env_args}, batch=config.eval_batch,
+        method_args={"temperature": config.eval_temperature, "history": config.history, "prompt": str(config.prompt),
+                     "max_new_tokens": config.max_new_tokens, "dtype": dtype})
+    return evaluate(eval_config, out=out, resume=out.exists(), progress=progress).record
+
+
 def _check(config: TrainConfig) -> None:
     get_method(config.method)
     positive = ("updates", "tasks_per_update", "group_size", "max_steps", "max_new_tokens", "epochs", "minibatch",
-                "micro_batch", "eval_episodes")
+                "micro_batch", "eval_episodes", "eval_batch")
     for name in positive:
         if getattr(config, name) < 1:
             raise ConfigError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(config, name)}")

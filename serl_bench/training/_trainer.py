@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 
-from serl_bench.agents import LLMAgent
+from serl_bench.agents import ACTION_STOP, LLMAgent
 from serl_bench.envs import EnvEntry, env_entry
 from serl_bench.errors import ConfigError, RunDirError
 from serl_bench.feedback import FeedbackSpec, build_contexts
@@ -96,14 +96,15 @@ class Trainer:
     def _agent(self, temperature: float) -> LLMAgent:
         c = self.config
         return LLMAgent(self.backend, history=c.history, prompt=c.prompt,
-                        sampling=SamplingParams(temperature=temperature, max_new_tokens=c.max_new_tokens))
+                        sampling=SamplingParams(temperature=temperature, max_new_tokens=c.max_new_tokens,
+                                                stop=ACTION_STOP))
 
     @property
     def eval_envs(self) -> list[Any]:
         if not self._eval_envs:
             c = self.config
             args = {**c.env_args, **c.eval_env_args}
-            self._eval_envs = [self._env(self.eval_split, args) for _ in range(min(c.eval_episodes, len(self.envs)))]
+            self._eval_envs = [self._env(self.eval_split, args) for _ in range(min(c.eval_episodes, c.eval_batch))]
             self._eval_agents = [self._agent(c.eval_temperature) for _ in self._eval_envs]
         return self._eval_envs
 
@@ -204,7 +205,7 @@ class Trainer:
         c = self.config
         return {"kind": "run", "name": self.run.path.name, "run_config_hash": config_hash(self.run.read_config()),
                 "recipe": None, "parent": self.start_origin,
-                "agent": {"history": c.history, "max_new_tokens": c.max_new_tokens, "prompt": c.prompt.value,
+                "agent": {"history": c.history, "max_new_tokens": c.max_new_tokens, "prompt": str(c.prompt),
                           "dtype": str(self.model.dtype).removeprefix("torch.")}}
 
     def load(self) -> int:
