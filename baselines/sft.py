@@ -40,13 +40,23 @@ class ExpertInLLMFormat(LLMAgent):
         if admissible and self._rng.random() < self.epsilon:
             action = self._rng.choice(admissible)
         else:
-            action = self._env.expert_action() or "look"
+            action = _as_admissible(self._env.expert_action() or "look", str(info.get("task", "")), admissible)
         response = f"<action>{action}</action>"
         tokenizer = self.backend.tokenizer
         ids = tokenizer(response, add_special_tokens=False).input_ids + [tokenizer.eos_token_id]
         self._steps.append((observation, action))
         return AgentStep(action=action, prompt=None, response=response, action_span=(8, 8 + len(action)),
                          messages=tuple(messages), token_ids=tuple(ids))
+
+
+def _as_admissible(action: str, task: str, admissible: list[str]) -> str:
+    """The expert's action as the admissible list spells it: WebShop lists ``search[<query>]`` (searching the
+    instruction itself), so an expert search for the instruction is demonstrated that way, a short action to
+    learn instead of a long sentence to copy."""
+    placeholder = "search[<query>]"
+    if placeholder in admissible and action.lower() == f"search[{task}]".lower():
+        return placeholder
+    return action
 
 
 @register_method("sft", kind="distillation")
@@ -58,7 +68,7 @@ class SFT(TrainingMethod):
             WebShop 15, whatever the run's --max-steps).
     """
 
-    entropy_bonus = False
+    likelihood_objective = True
 
     def __init__(self, demo_max_steps: int | None = None) -> None:
         if demo_max_steps is not None and demo_max_steps < 1:

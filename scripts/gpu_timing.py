@@ -54,16 +54,18 @@ def samples(n: int, vocab: int, prompt: int = 500, response: int = 64, context: 
         p = torch.randint(100, vocab, (prompt,), generator=g).tolist()
         r = torch.randint(100, vocab, (response,), generator=g).tolist()
         mask = [response - 12 <= t < response - 3 for t in range(response)]  # the action, before "</action>"
-        out.append(Sample(group=i // 8, rollout=i % 8, step=0, prompt_ids=p, response_ids=r, action_mask=mask,
-                          advantage=1.0 if i % 2 else -1.0,
-                          teacher_prompt_ids=p + torch.randint(100, vocab, (context,), generator=g).tolist()))
+        out.append(Sample(group=i // 8, rollout=i % 8, step=0, prompt_ids=tuple(p), response_ids=tuple(r),
+                          action_mask=tuple(mask), advantage=1.0 if i % 2 else -1.0,
+                          teacher_prompt_ids=tuple(p + torch.randint(100, vocab, (context,), generator=g).tolist())))
     return out
 
 
 def time_update(method: str, size: str, vocab: int, batch: list[Sample], reps: int) -> dict:
     config = TrainConfig(method=method, dtype="bfloat16", device=DEVICE, minibatch=len(batch), micro_batch=16,
-                         gradient_checkpointing=DEVICE == "cuda")
-    learner = Learner(config, build_method(method)[0], build_model(size, vocab))
+                         gradient_checkpointing=DEVICE == "cuda", train_layers=0, drop_zero_advantage=False)
+    trainer_method = build_method(method)[0]
+    trainer_method.begin_update(0)
+    learner = Learner(config, trainer_method, build_model(size, vocab), compute_dtype=torch.bfloat16)
     learner.learn(batch, 0)  # warm-up: kernels, optimizer state
     sync()
     start = time.perf_counter()
@@ -78,20 +80,31 @@ def time_update(method: str, size: str, vocab: int, batch: list[Sample], reps: i
 
 
 def rollout_speed(size: str, vocab: int, batch: int, new_tokens: int = 128, prompt: int = 400) -> dict:
+    """Generation tokens/s: transformers ``generate`` and serl-bench's decoding loop (per-row seeds; here every
+    row distinct, so no prompt is shared), greedy, a fixed number of new tokens."""
+    from serl_bench.models import SamplingParams
+    from serl_bench.models._decode import decode
+
     model = build_model(size, vocab).eval()
     ids = torch.randint(100, vocab, (batch, prompt), device=DEVICE)
     kwargs = {"max_new_tokens": new_tokens, "min_new_tokens": new_tokens, "do_sample": False, "pad_token_id": 0}
+    out = {"batch": batch}
     with torch.inference_mode():
         model.generate(ids[:, :16], max_new_tokens=8, min_new_tokens=8, do_sample=False, pad_token_id=0)
         sync()
         start = time.perf_counter()
         model.generate(ids, **kwargs)
         sync()
-    seconds = time.perf_counter() - start
+        out["generate_tokens_per_s"] = round(batch * new_tokens / (time.perf_counter() - start), 1)
+        start = time.perf_counter()
+        decoded = decode(model, ids.tolist(), SamplingParams(max_new_tokens=new_tokens), [None] * batch,
+                         eos=set(), pad=0)
+        sync()
+        out["decode_tokens_per_s"] = round(sum(len(d.token_ids) for d in decoded) / (time.perf_counter() - start), 1)
     del model
     if DEVICE == "cuda":
         torch.cuda.empty_cache()
-    return {"batch": batch, "tokens_per_s": round(batch * new_tokens / seconds, 1)}
+    return out
 
 
 def main() -> None:
@@ -109,7 +122,7 @@ def main() -> None:
     report["grpo"] = time_update("grpo", args.size, vocab, batch, args.reps)
     report["serl"] = time_update("serl", args.size, vocab, batch, args.reps)
     report["serl_over_grpo"] = round(report["serl"]["seconds_per_update"] / report["grpo"]["seconds_per_update"], 3)
-    report["rollout_hf_bf16"] = [rollout_speed(args.size, vocab, b) for b in (8, 64)]
+    report["rollout_bf16"] = [rollout_speed(args.size, vocab, b) for b in (8, 64)]
     print(json.dumps(report, indent=1))
 
 

@@ -37,7 +37,9 @@ def _add_config_args(parser: argparse.ArgumentParser, config_cls: type) -> None:
                                 metavar="KEY=VALUE", help=f"{help_} (repeatable; VALUE is read as JSON if it can be)")
             continue
         if kind is bool:
-            parser.add_argument(flag, action="store_true", help=help_)
+            default = f.default if f.default is not dataclasses.MISSING else False
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=default,
+                                help=f"{help_} (default: {'on' if default else 'off'})")
             continue
         required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
         default = None if required else f.default
@@ -113,7 +115,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     fields = {f.name for f in dataclasses.fields(TrainConfig)}
     explicit = frozenset(name for token in args.argv if token.startswith("--")
-                         for name in [token[2:].split("=", 1)[0].replace("-", "_")] if name in fields)
+                         for name in [token[2:].split("=", 1)[0].replace("-", "_").removeprefix("no_")]
+                         if name in fields)
     result = train(_config_from(args, TrainConfig), out=args.out, resume=args.resume, progress=not args.no_progress,
                    explicit=explicit)
     _print_record(result.record)

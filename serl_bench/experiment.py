@@ -153,20 +153,23 @@ def _grid_arms(config: ExperimentConfig) -> tuple[Arm, ...]:
 # ----------------------------------------------------------------------------------------------- budget
 
 
-def estimate_minutes(train: Any, env: str, panel: int) -> float:
+def estimate_minutes(train: Any, env: str, panel: int, *, teacher: bool = False) -> float:
     """About how long one run takes here: this machine's measured model throughput, the env's typical
-    prompt and episode lengths, the run's budget (updates x tasks x G) and two evaluations of the panel."""
+    prompt and episode lengths, the run's budget (updates x tasks x G), a teacher's scoring where the method
+    has one, and the final evaluation of the panel. Calibrated on WebShop runs on 2 CPU cores (an estimate)."""
     from .envs import env_entry
 
-    tokens = {"webshop": (200, 6.0), "alfworld": (500, None)}.get(env_entry(env).name, (500, None))
-    prompt, steps = tokens[0] * (1.0 if train.prompt == "compact" else 2.5), tokens[1] or train.max_steps
-    steps = min(steps, train.max_steps)
+    prompt, steps = {"webshop": (200, 4.5), "alfworld": (500, None)}.get(env_entry(env).name, (500, None))
+    prompt *= 1.0 if train.prompt == "compact" else 2.5
+    steps = min(steps or train.max_steps, train.max_steps)
     forward = _forward_tokens_per_second()
-    episodes = train.updates * train.tasks_per_update * train.group_size
-    rollout = episodes * steps * prompt / forward * 1.3  # prefill and decode
-    learn = episodes * steps * prompt / (forward * (0.35 if train.train_layers else 0.22))
-    evaluation = 2 * panel * steps * prompt / forward * 1.3
-    return (rollout + learn + evaluation) / 60 + 1.0
+    tokens = train.updates * train.tasks_per_update * train.group_size * steps * prompt
+    kept = 0.5 if train.drop_zero_advantage else 1.0  # samples with a learning signal
+    seconds = tokens / forward  # rollouts: prefill, shared prompts once, decode
+    seconds += tokens * kept / (forward * (0.5 if train.train_layers else 0.22))  # forward and backward
+    seconds += 2 * tokens * kept / forward if teacher else 0.0  # teacher prompts: about twice as long
+    seconds += panel * steps * prompt * 1.5 / forward  # the final evaluation
+    return seconds / 60 + 1.0
 
 
 _MEASURED: list[float] = []
@@ -180,8 +183,10 @@ def _forward_tokens_per_second() -> float:
 
         from .models import resolve_model
 
-        model = AutoModelForCausalLM.from_pretrained(resolve_model("default").location, dtype=torch.float32).eval()
-        ids = torch.randint(0, 1000, (4, 256))
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+        model = AutoModelForCausalLM.from_pretrained(resolve_model("default").location, dtype=torch.float32)
+        model = model.to(device).eval()
+        ids = torch.randint(0, 1000, (4, 256), device=device)
         with torch.no_grad():
             model.model(input_ids=ids)
             start = time.perf_counter()
@@ -204,7 +209,10 @@ def run_experiment(config: ExperimentConfig, *, out: str | Path, progress: bool 
     base = with_profile(TrainConfig(method="grpo", env=grid.config.env, **grid.train),
                         set(grid.train) | {"env"})
     panel = grid.config.eval_episodes or _panel_size(base)
-    minutes = estimate_minutes(base, base.env, panel)
+    from .methods import build_method
+
+    teacher = any(getattr(build_method(a.method, **a.method_args)[0], "uses_teacher", False) for a in grid.arms)
+    minutes = estimate_minutes(base, base.env, panel, teacher=teacher)
     runs = grid.runs()
     if minutes > grid.config.budget_minutes:
         raise ConfigError(f"each run is estimated at {minutes:.0f} min here (budget {grid.config.budget_minutes:.0f} "
@@ -246,7 +254,7 @@ def _evaluate_start(grid: Plan, base: Any, panel: int, path: Path, progress: boo
     """The warm start on the panel, with the protocol the trained runs' final evaluations use."""
     from .training import evaluate_start
 
-    evaluate_start(dataclasses.replace(base, model=grid.config.warm_start, eval_episodes=panel, seed=0), path,
+    evaluate_start(dataclasses.replace(base, model=grid.config.warm_start, eval_episodes=panel), path,
                    progress=progress)
 
 

@@ -185,3 +185,9 @@ def run_copy(eval_runs, tmp_path):
         return shutil.copytree(eval_runs[method], tmp_path / f"copy-{method}")
 
     return copy
+
+
+#: The loop settings serl-bench's trainer had before its defaults became the CPU WebShop main job's, for tests
+#: that pin the trainer's mechanics on tiny models (ALFWorld, standard prompt, whole model, no extras).
+CLASSIC_LOOP = dict(env="alfworld", prompt="standard", temperature=1.0, lr=1e-5, train_layers=0,
+                    drop_zero_advantage=False, eval_before=False, checkpoint_every=0)

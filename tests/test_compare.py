@@ -70,8 +70,10 @@ def test_compare_plots_learning_curves_of_real_training_runs(tmp_path, small_spl
     from matplotlib.image import imread
 
     from serl_bench.training import TrainConfig, train
+    from tests.conftest import CLASSIC_LOOP
 
-    config = TrainConfig(method="grpo", model=str(looking_model), updates=2, eval_every=1, split="procgen-test",
+    config = TrainConfig(**CLASSIC_LOOP, method="grpo", model=str(looking_model), updates=2, eval_every=1,
+                         split="procgen-test",
                          eval_split="procgen-test", env_args={"games_per_type": 2}, tasks_per_update=1,
                          group_size=2, max_steps=2, max_new_tokens=4, eval_episodes=2, minibatch=8, micro_batch=4,
                          history=0)

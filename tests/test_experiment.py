@@ -48,9 +48,10 @@ def test_a_grid_that_does_not_fit_its_budget_is_refused(tmp_path):
 def test_an_experiment_runs_resumes_and_summarizes(tmp_path, small_split, random_model, monkeypatch):
     import serl_bench.experiment as experiment
 
-    monkeypatch.setattr(experiment, "estimate_minutes", lambda *a: 1.0)
+    monkeypatch.setattr(experiment, "estimate_minutes", lambda *a, **k: 1.0)
     config = ExperimentConfig(env="alfworld", warm_start=str(random_model), methods="grpo,serl", seeds="0",
                               eval_episodes=2, train_args={"updates": 1, "tasks_per_update": 1, "group_size": 2,
+                                                           "prompt": "standard", "train_layers": 0,
                                                            "max_steps": 2, "max_new_tokens": 4,
                                                            "env_args": {"games_per_type": 2}, "eval_batch": 2,
                                                            "split": "procgen-test"})

@@ -133,7 +133,8 @@ def test_a_third_party_training_method_trains_through_the_cli(training_plugin, t
 
     out = tmp_path / "run"
     code = main(["run", "--method", "scaled-reward", "--method-arg", "scale=2", "--model", str(looking_model),
-                 "--split", "procgen-test", "--env-arg", "games_per_type=2", "--updates", "1",
+                 "--env", "alfworld", "--prompt", "standard", "--no-eval-before", "--split", "procgen-test",
+                 "--env-arg", "games_per_type=2", "--updates", "1",
                  "--tasks-per-update", "1", "--group-size", "2", "--max-steps", "2", "--max-new-tokens", "4",
                  "--eval-episodes", "1", "--history", "0", "--out", str(out), "--no-progress"])
     assert code == 0

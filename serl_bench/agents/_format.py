@@ -101,10 +101,11 @@ def _compact(intro: str, clean: Callable[[str, str], str] | None = None, hide_vi
 
 def _webshop_compact(observation: str, task: str) -> str:
     """A WebShop page without its repeated instruction (the prompt states the task once), its ``[SEP]``
-    separators written as ``|`` (one token instead of three)."""
+    separators written as ``|`` (one token instead of three), in lower case (as actions are written: item ids
+    are copied as shown)."""
     for prefix in (f"Instruction: [SEP] {task} [SEP] ", f"Instruction: [SEP] {task}"):
         observation = observation.replace(prefix, "")
-    return observation.removeprefix("WebShop [SEP] ").replace(" [SEP] ", " | ")
+    return observation.removeprefix("WebShop [SEP] ").replace(" [SEP] ", " | ").lower()
 
 
 FORMATS: dict[tuple[str, PromptStyle], PromptFormat] = {

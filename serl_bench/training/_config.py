@@ -55,7 +55,7 @@ class TrainConfig:
     method: str = option("training method (grpo, gigpo, rloo, ppo, sft, rft, opd, serl; see `serl-bench methods`)")
     method_args: dict[str, Any] = option("the method's own settings, e.g. lambda0=0.3 for serl (see "
                                          "`serl-bench methods --json`)", default_factory=dict)
-    env: str = option("environment", default="alfworld")
+    env: str = option("environment", default="webshop")
     split: str | None = option("training split; default: the env's training split", default=None)
     eval_split: str | None = option("split evaluated during and after training; default: the env's test split",
                                     default=None)
@@ -64,28 +64,29 @@ class TrainConfig:
     eval_env_args: dict[str, Any] = option("keyword arguments for the evaluation env only (over --env-arg)",
                                            default_factory=dict)
     model: str = option("policy model: default (bundled), default-sft-webshop / default-sft-alfworld (warm starts "
-                        "built once), a training run's directory, a model folder, a .gguf file or a hub id",
-                        default="default")
+                        "built once), a training run's directory, a model folder, a .gguf file or a hub id; auto: "
+                        "the env's warm start", default="auto")
     backend: RolloutBackend = option("rollout backend", default=RolloutBackend.HF)
     dtype: DType = option("training dtype", default=DType.AUTO)
     updates: int = option("policy updates", default=3)
     tasks_per_update: int = option("tasks (groups) per update", default=2)
-    group_size: int = option("rollouts per task (G)", default=4)
-    max_steps: int = option("steps after which an episode is truncated", default=5)
-    max_new_tokens: int = option("tokens per response", default=32)
-    temperature: float = option("rollout sampling temperature", default=1.0)
-    history: int = option("earlier steps shown in the prompt", default=1)
+    group_size: int = option("rollouts per task (G)", default=8)
+    max_steps: int = option("steps after which an episode is truncated", default=15)
+    max_new_tokens: int = option("tokens per response", default=40)
+    temperature: float = option("rollout sampling temperature (above 1: groups of a near-deterministic policy "
+                                "differ more)", default=1.2)
+    history: int = option("earlier steps shown in the prompt", default=2)
     prompt: PromptStyle = option("prompt style: standard (reason, then act) or compact (act only, short prompts)",
-                                 default=PromptStyle.STANDARD)
-    lr: float = option("learning rate (AdamW)", default=1e-5)
+                                 default=PromptStyle.COMPACT)
+    lr: float = option("learning rate (AdamW)", default=2e-5)
     weight_decay: float = option("AdamW weight decay (official: 0.01)", default=0.01)
     epochs: int = option("passes over each update's samples", default=1)
-    train_layers: int = option("train only the top N decoder layers and the final norm (0: the whole model); "
-                               "the backward pass stops there", default=0)
+    train_layers: int = option("train only the top N decoder layers and the final norm (0, or N above the "
+                               "model's depth: the whole model); the backward pass stops there", default=10)
     drop_zero_advantage: bool = option("leave samples whose advantage is 0 out of the update (they carry no "
-                                       "policy gradient, only entropy)", default=False)
-    minibatch: int = option("samples per optimizer step", default=16)
-    micro_batch: int = option("samples per forward pass (gradient accumulation)", default=4)
+                                       "policy gradient, only entropy)", default=True)
+    minibatch: int = option("samples per optimizer step", default=256)
+    micro_batch: int = option("samples per forward pass (gradient accumulation)", default=8)
     ppo_clip: float = option("PPO ratio clip epsilon", default=0.2)
     dual_clip: float = option("dual-clip constant c for negative advantages (0: off; official: 3)", default=3.0)
     entropy_coef: float = option("entropy bonus coefficient (official: 0.001)", default=0.001)
@@ -99,12 +100,14 @@ class TrainConfig:
                                         "official code does (0: the env's prompt limit, ALFWorld 2048, WebShop "
                                         "4096)", default=0)
     eval_every: int = option("evaluate every N updates (0: only at the end)", default=0)
-    eval_episodes: int = option("evaluation episodes (tasks of the eval split, in order)", default=6)
+    eval_episodes: int = option("evaluation episodes (tasks of the eval split, in order)", default=30)
     eval_temperature: float = option("evaluation sampling temperature (0: greedy)", default=0.0)
-    eval_batch: int = option("evaluation episodes played at once (one batched generation per step)", default=8)
+    eval_seed: int = option("base seed of the evaluation episodes (episode i: task i, seed eval_seed + i), the same "
+                            "for every training seed, so runs are evaluated on one panel", default=0)
+    eval_batch: int = option("evaluation episodes played at once (one batched generation per step)", default=20)
     eval_before: bool = option("also evaluate the starting model on the same panel first (into <run>/start), so "
-                               "the run reports success before and after training", default=False)
-    checkpoint_every: int = option("save a checkpoint every N updates (0: only at the end)", default=0)
+                               "the run reports success before and after training", default=True)
+    checkpoint_every: int = option("save a checkpoint every N updates (0: only at the end)", default=1)
     seed: int = option("seed of task sampling, rollouts and initialization", default=0)
     device: Device = option("where the model trains", default=Device.AUTO)
     gradient_checkpointing: bool = option("trade compute for memory (large models on GPU)", default=False)

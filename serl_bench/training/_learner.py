@@ -44,6 +44,9 @@ class Learner:
             self.teacher.requires_grad_(False)
         self.teacher_synced_at = 0
         self.objective = Objective(clip=config.ppo_clip, dual_clip=config.dual_clip or None)
+        # Log-probabilities under the distribution the rollouts were sampled from (veRL does the same); a
+        # likelihood objective (SFT's expert tokens) is not sampled, so it scores at temperature 1.
+        self.temperature = config.temperature if not method.likelihood_objective and config.temperature > 0 else 1.0
 
     def learn(self, samples: list[Sample], update: int) -> dict[str, Any]:
         """One update on ``samples``; its metrics."""
@@ -54,7 +57,7 @@ class Learner:
         if method.needs_old_logprobs or method.value_head or c.epochs > 1 or len(minibatches) > 1:
             with torch.no_grad(), self._autocast():
                 scored = score(self.model, [s.prompt_ids for s in samples], [s.response_ids for s in samples],
-                               value_head=self.value_head, micro_batch=c.micro_batch)
+                               value_head=self.value_head, micro_batch=c.micro_batch, temperature=self.temperature)
             old = scored.logprobs
             samples = method.assign(samples, scored.values)
         teacher = self._teacher_logprobs(samples, update)
@@ -84,7 +87,8 @@ class Learner:
         if scored:
             with torch.no_grad(), self._autocast():
                 lps = score(self.teacher, [samples[i].teacher_prompt_ids for i in scored],
-                            [samples[i].response_ids for i in scored], micro_batch=self.config.micro_batch).logprobs
+                            [samples[i].response_ids for i in scored], micro_batch=self.config.micro_batch,
+                            temperature=self.temperature).logprobs
             for i, lp in zip(scored, lps, strict=True):
                 out[i] = lp
         return out
@@ -97,13 +101,13 @@ class Learner:
         stats: dict[str, list[float]] = {}
         total, abs_advantage = 0.0, []
         ids = sorted(ids, key=lambda i: samples[i].prompt_ids)  # shared prompts land in one micro-batch
-        entropy_coef = c.entropy_coef if method.entropy_bonus else 0.0
+        entropy_coef = 0.0 if method.likelihood_objective else c.entropy_coef
         for start in range(0, len(ids), c.micro_batch):
             micro = ids[start:start + c.micro_batch]
             with self._autocast():
                 scored = score(self.model, [samples[i].prompt_ids for i in micro],
                                [samples[i].response_ids for i in micro], value_head=self.value_head,
-                               micro_batch=c.micro_batch, stats=True)
+                               micro_batch=c.micro_batch, stats=True, temperature=self.temperature)
             loss = torch.zeros((), device=self.device)
             for k, (lp, i) in enumerate(zip(scored.logprobs, micro, strict=True)):
                 current = lp.detach()
@@ -139,14 +143,16 @@ class Learner:
 
 def freeze_below(model: Any, layers: int) -> None:
     """Train only the top ``layers`` decoder layers and the final norm: the rest (embeddings, the tied output
-    layer, the lower layers) keep their weights, and the backward pass never goes below them."""
+    layer, the lower layers) keep their weights, and the backward pass never goes below them. A model with
+    fewer than ``layers`` decoder layers trains whole (the CPU default of 10 still works on a tiny model)."""
     decoder = model.get_decoder()
     blocks = list(decoder.layers)
-    if not 0 < layers <= len(blocks):
+    if layers < 0:
         from serl_bench.errors import ConfigError
 
-        raise ConfigError(f"--train-layers must be between 1 and the model's {len(blocks)} layers (0: all), "
-                          f"got {layers}")
+        raise ConfigError(f"--train-layers must be 0 (the whole model) or a positive number of layers, got {layers}")
+    if layers > len(blocks):
+        return
     model.requires_grad_(False)
     for block in blocks[-layers:]:
         block.requires_grad_(True)

@@ -64,7 +64,7 @@ class TrainingMethod(ABC):
     value_head: bool = False  #: the loop trains a value head (PPO)
     teacher_sync_interval: int = 10  #: updates between syncs of the lagged teacher (teacher methods)
     needs_old_logprobs: bool = False  #: the objective needs the policy's log-probs from before the update
-    entropy_bonus: bool = True  #: the loop's entropy bonus applies (not to likelihood objectives such as SFT's)
+    likelihood_objective: bool = False  #: fits given tokens (SFT): no entropy bonus, scored at temperature 1
 
     def begin_update(self, update: int) -> None:  # noqa: B027
         """Called once at the start of update ``update``, before anything else."""

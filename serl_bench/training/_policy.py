@@ -39,9 +39,11 @@ class Scores:
 
 
 def score(model: Any, prompts: Sequence[Sequence[int]], responses: Sequence[Sequence[int]], *,
-          value_head: ValueHead | None = None, micro_batch: int = 4, stats: bool = False) -> Scores:
-    """Score each response after its prompt. Runs with the current grad mode: wrap in ``torch.no_grad()``
-    for old/teacher log-probabilities.
+          value_head: ValueHead | None = None, micro_batch: int = 4, stats: bool = False,
+          temperature: float = 1.0) -> Scores:
+    """Score each response after its prompt, under the policy at ``temperature`` (the rollouts' sampling
+    temperature, as veRL scores them: the objective is then on-policy for the sampler). Runs with the
+    current grad mode: wrap in ``torch.no_grad()`` for old/teacher log-probabilities.
 
     Pairs that share a prompt (the G rollouts of a group start from the same observation) run the prompt
     through the backbone once: its key/value cache is copied to each response, which then runs alone.
@@ -54,12 +56,12 @@ def score(model: Any, prompts: Sequence[Sequence[int]], responses: Sequence[Sequ
     order = sorted(singles, key=lambda i: len(prompts[i]) + len(responses[i]))  # less padding
     for start in range(0, len(order), micro_batch):
         results.update(_score_padded(model, prompts, responses, order[start:start + micro_batch], value_head,
-                                     stats))
+                                     stats, temperature))
     for prompt, members in groups.items():
         if len(members) > 1:
             for start in range(0, len(members), micro_batch):
                 results.update(_score_shared(model, prompt, responses, members[start:start + micro_batch],
-                                             value_head, stats))
+                                             value_head, stats, temperature))
     n = range(len(prompts))
     values = [results[i][1] for i in n if results[i][1] is not None]
     return Scores(logprobs=[results[i][0] for i in n], values=torch.stack(values) if values else None,
@@ -67,8 +69,10 @@ def score(model: Any, prompts: Sequence[Sequence[int]], responses: Sequence[Sequ
                   greedy=[results[i][3] for i in n] if stats else None)
 
 
-def _token_scores(head: Any, positions: torch.Tensor, target: torch.Tensor, stats: bool) -> tuple:
-    log_softmax = torch.log_softmax(head(positions).float(), dim=-1)
+def _token_scores(head: Any, positions: torch.Tensor, target: torch.Tensor, stats: bool, temperature: float
+                  ) -> tuple:
+    logits = head(positions).float()
+    log_softmax = torch.log_softmax(logits / temperature if temperature != 1.0 else logits, dim=-1)
     lp = log_softmax.gather(1, target[:, None]).squeeze(1)
     if not stats:
         return lp, None, None
@@ -77,7 +81,8 @@ def _token_scores(head: Any, positions: torch.Tensor, target: torch.Tensor, stat
 
 
 def _score_padded(model: Any, prompts: Sequence[Sequence[int]], responses: Sequence[Sequence[int]],
-                  chunk: list[int], value_head: ValueHead | None, stats: bool) -> dict[int, tuple]:
+                  chunk: list[int], value_head: ValueHead | None, stats: bool, temperature: float
+                  ) -> dict[int, tuple]:
     """Prompt + response per row, right-padded, one backbone pass."""
     device = next(model.parameters()).device
     backbone, head = model.get_decoder(), model.get_output_embeddings()
@@ -94,14 +99,15 @@ def _score_padded(model: Any, prompts: Sequence[Sequence[int]], responses: Seque
     for row, i in enumerate(chunk):
         p, r = len(prompts[i]), len(responses[i])
         positions = hidden[row, p - 1: p + r - 1]  # the state that predicts each response token
-        lp, entropy, greedy = _token_scores(head, positions, torch.tensor(responses[i], device=device), stats)
+        lp, entropy, greedy = _token_scores(head, positions, torch.tensor(responses[i], device=device), stats,
+                                              temperature)
         value = value_head(hidden[row, p - 1]) if value_head is not None else None
         out[i] = (lp, value, entropy, greedy)
     return out
 
 
 def _score_shared(model: Any, prompt: tuple[int, ...], responses: Sequence[Sequence[int]], chunk: list[int],
-                  value_head: ValueHead | None, stats: bool) -> dict[int, tuple]:
+                  value_head: ValueHead | None, stats: bool, temperature: float) -> dict[int, tuple]:
     """One prompt, several responses: the prompt's cache is computed once and repeated for each response."""
     from serl_bench.models import cache_kwarg
 
@@ -110,7 +116,8 @@ def _score_shared(model: Any, prompt: tuple[int, ...], responses: Sequence[Seque
     pad = getattr(model.config, "pad_token_id", None) or 0
     p = len(prompt)
     cached = backbone(input_ids=torch.tensor([prompt], device=device), use_cache=True)
-    cache = cached.past_key_values
+    # transformers 5.2x renamed the output's past_key_values to cache
+    cache = cached.cache if "cache" in type(cached).__dataclass_fields__ else cached.past_key_values
     cache.batch_repeat_interleave(len(chunk))
     width = max(len(responses[i]) for i in chunk)
     ids = torch.full((len(chunk), width), pad, dtype=torch.long, device=device)
@@ -127,7 +134,8 @@ def _score_shared(model: Any, prompt: tuple[int, ...], responses: Sequence[Seque
     for row, i in enumerate(chunk):
         r = len(responses[i])
         states = torch.cat([last[None], hidden[row, : r - 1]], dim=0)  # token t is predicted by the state before it
-        lp, entropy, greedy = _token_scores(head, states, torch.tensor(responses[i], device=device), stats)
+        lp, entropy, greedy = _token_scores(head, states, torch.tensor(responses[i], device=device), stats,
+                                              temperature)
         out[i] = (lp, value_head(last) if value_head is not None else None, entropy, greedy)
     return out
 

@@ -35,6 +35,12 @@ def train(config: TrainConfig, *, out: str | Path | None = None, resume: bool = 
           explicit: frozenset[str] = frozenset()) -> TrainResult:
     """Train ``config.method``; ``explicit`` names the fields the user set (they win over the profile)."""
     config = with_profile(config, set(explicit))
+    if config.model == "auto":  # the env's warm start, built once; else the bundled model
+        from serl_bench.envs import env_entry
+        from serl_bench.warmstart import is_warm_start
+
+        name = f"default-sft-{env_entry(config.env).name}"
+        config = dataclasses.replace(config, model=name if is_warm_start(name) else "default")
     _check(config)
     method, method_args = build_method(config.method, **config.method_args)
     if not isinstance(method, TrainingMethod):
@@ -101,8 +107,9 @@ def _finish(trainer: Any, run_id: str, method_args: dict[str, Any], started: flo
     split = trainer.eval_envs[0].unwrapped.split
     record = results_record(
         run, run_id, method=c.method, method_args=method_args, env=trainer.entry.name, split=trainer.eval_split,
-        split_source=split.source, split_fingerprint=split.fingerprint, seeds=[c.seed],
-        protocol=protocol_of(trainer.eval_agents[0], episodes=c.eval_episodes, seed=c.seed, max_steps=c.max_steps),
+        split_source=split.source, split_fingerprint=split.fingerprint, seeds=[c.eval_seed],
+        protocol=protocol_of(trainer.eval_agents[0], episodes=c.eval_episodes, seed=c.eval_seed,
+                             max_steps=c.max_steps),
         model=_trained_model(trainer), feedback=trainer.spec.as_record() if trainer.spec else None,
         training={"updates": c.updates, "rollouts": trainer.totals["rollouts"], "tokens": trainer.totals["tokens"],
                   "wall_clock_s": round(trainer.totals["wall_clock_s"], 1), "device": trainer.device,
@@ -123,7 +130,7 @@ def _trained_model(trainer: Any) -> dict[str, Any]:
 def _loop_settings(config: TrainConfig) -> dict[str, Any]:
     """The loop's settings worth seeing beside the budget (config.json holds all of them)."""
     keep = ("split", "tasks_per_update", "group_size", "max_steps", "max_new_tokens", "temperature", "history",
-            "lr", "weight_decay", "epochs", "minibatch", "ppo_clip", "dual_clip", "entropy_coef", "max_grad_norm",
+            "lr", "weight_decay", "epochs", "train_layers", "drop_zero_advantage", "minibatch", "ppo_clip", "dual_clip", "entropy_coef", "max_grad_norm",
             "seed", "profile")
     return {k: getattr(config, k) for k in keep}
 
@@ -142,7 +149,7 @@ def evaluate_start(config: TrainConfig, out: Path, *, progress: bool = True) -> 
     dtype = config.dtype if config.dtype != "auto" else "float32"  # the trainer's policy weights on a CPU
     eval_config = EvalConfig(
         method="react", env=config.env, split=config.eval_split or entry.default_split, episodes=config.eval_episodes,
-        seed=config.seed, model=config.model, max_steps=config.max_steps,
+        seed=config.eval_seed, model=config.model, max_steps=config.max_steps,
         env_args={**config.env_args, **config.eval_env_args}, batch=config.eval_batch,
         method_args={"temperature": config.eval_temperature, "history": config.history, "prompt": str(config.prompt),
                      "max_new_tokens": config.max_new_tokens, "dtype": dtype})

@@ -159,7 +159,7 @@ class Trainer:
         """The evaluation protocol's episodes (task i mod len, seed + i) on the eval split, without a log."""
         c = self.config
         envs = self.eval_envs
-        episodes = eval_episodes(envs[0].unwrapped.task_ids, c.eval_episodes, c.seed)
+        episodes = eval_episodes(envs[0].unwrapped.task_ids, c.eval_episodes, c.eval_seed)
         self.model.eval()
         agents = [self.eval_agents[i % len(self.eval_agents)] for i in range(len(episodes))]
         return [trials[-1] for trials in play_batch(envs, agents, episodes, max_steps=c.max_steps, policy=c.method)]
@@ -169,7 +169,7 @@ class Trainer:
         c = self.config
         envs = self.eval_envs
         self.model.eval()
-        play_into(run, envs, self.eval_agents, eval_episodes(envs[0].unwrapped.task_ids, c.eval_episodes, c.seed),
+        play_into(run, envs, self.eval_agents, eval_episodes(envs[0].unwrapped.task_ids, c.eval_episodes, c.eval_seed),
                   max_steps=c.max_steps, progress=self.progress, desc=f"final eval of {c.method} on {self.eval_split}",
                   policy=c.method)
 

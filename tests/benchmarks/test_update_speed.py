@@ -45,7 +45,10 @@ def batch(alfworld_env, small_llama, tmp_path_factory):
 
 
 def _trainer(tmp, method, model, feedback):
-    config = TrainConfig(method=method, model=str(model), split="procgen-test", eval_split="procgen-test",
+    from tests.conftest import CLASSIC_LOOP
+
+    config = TrainConfig(**CLASSIC_LOOP, method=method, model=str(model), split="procgen-test",
+                         eval_split="procgen-test",
                          env_args={"games_per_type": 2}, tasks_per_update=1, group_size=1,
                          feedback=feedback, minibatch=64, micro_batch=8)
     return Trainer(config, build_method(method)[0], RunDir.open(tmp / method, {}, resume=False), progress=False)

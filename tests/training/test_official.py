@@ -175,7 +175,8 @@ def test_the_default_serl_run_records_the_official_settings(tmp_path, small_spli
     from serl_bench.cli import main
 
     out = tmp_path / "serl"
-    assert main(["run", "--method", "serl", "--model", str(looking_model), "--split", "procgen-test",
+    assert main(["run", "--method", "serl", "--model", str(looking_model), "--env", "alfworld", "--prompt", "standard",
+                 "--history", "1", "--no-eval-before", "--split", "procgen-test",
                  "--env-arg", "games_per_type=2", "--updates", "1", "--tasks-per-update", "1", "--group-size", "2",
                  "--max-steps", "2", "--max-new-tokens", "4", "--eval-episodes", "1", "--out", str(out),
                  "--no-progress"]) == 0
@@ -188,6 +189,7 @@ def test_the_default_serl_run_records_the_official_settings(tmp_path, small_spli
                                      "invalid_penalty": 0.1, "format_check": "think_and_action"}
     settings = record["training"]["settings"]
     assert settings["dual_clip"] == 3.0 and settings["entropy_coef"] == 0.001 and settings["weight_decay"] == 0.01
+    assert settings["temperature"] == 1.2 and settings["train_layers"] == 10  # the CPU profile's loop settings
     assert record["protocol"]["max_steps"] == 2 and record["protocol"]["history"] == 1
 
 

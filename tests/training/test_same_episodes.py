@@ -9,15 +9,17 @@ from serl_bench.harness import EvalConfig, eval_episodes, evaluate
 from serl_bench.methods import build_method
 from serl_bench.rollouts import play_batch
 from serl_bench.training import TrainConfig, train
+from tests.conftest import CLASSIC_LOOP
 
-SMALL = dict(split="procgen-test", eval_split="procgen-test", env_args={"games_per_type": 2}, tasks_per_update=1,
-             group_size=2, max_steps=3, max_new_tokens=6, eval_episodes=3, minibatch=8, micro_batch=4, history=1)
+SMALL = dict(**CLASSIC_LOOP, split="procgen-test", eval_split="procgen-test", env_args={"games_per_type": 2},
+             tasks_per_update=1, group_size=2, max_steps=3, max_new_tokens=6, eval_episodes=3, minibatch=8,
+             micro_batch=4, history=1)
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory, small_split, random_model):
     out = tmp_path_factory.mktemp("same") / "sft"
-    return train(TrainConfig(method="sft", model=str(random_model), updates=1, lr=3e-3, **SMALL), out=out,
+    return train(TrainConfig(**{**SMALL, "lr": 3e-3}, method="sft", model=str(random_model), updates=1), out=out,
                  progress=False)
 
 

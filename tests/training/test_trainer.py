@@ -17,8 +17,9 @@ from serl_bench.training._policy import score
 from serl_bench.training._samples import build_samples
 from serl_bench.training._trainer import Trainer
 from serl_bench.trajectories import Batch
+from tests.conftest import CLASSIC_LOOP
 
-SMALL = dict(split="procgen-test", eval_split="procgen-test", env_args={"games_per_type": 2},
+SMALL = dict(**CLASSIC_LOOP, split="procgen-test", eval_split="procgen-test", env_args={"games_per_type": 2},
              tasks_per_update=1, group_size=2, max_steps=2, max_new_tokens=4, eval_episodes=1, minibatch=8,
              micro_batch=4, history=0)
 
@@ -113,7 +114,7 @@ def test_sft_raises_the_likelihood_of_expert_actions(tmp_path, small_split, rand
 @pytest.mark.slow
 @pytest.mark.parametrize("method", ["grpo", "gigpo", "rloo", "ppo", "sft", "rft", "opd", "serl"])
 def test_every_method_runs_end_to_end(tmp_path, small_split, looking_model, method):
-    result = train(TrainConfig(method=method, model=str(looking_model), updates=2, checkpoint_every=1, **SMALL),
+    result = train(TrainConfig(**{**SMALL, "checkpoint_every": 1}, method=method, model=str(looking_model), updates=2),
                    out=tmp_path / method, progress=False)
     lines = [json.loads(line) for line in (result.path / "metrics.jsonl").read_text().splitlines()]
     assert [m["update"] for m in lines] == [0, 1]
@@ -127,7 +128,7 @@ def test_every_method_runs_end_to_end(tmp_path, small_split, looking_model, meth
 
 
 def test_a_killed_run_resumes_to_the_same_model(tmp_path, small_split, random_model, monkeypatch):
-    config = TrainConfig(method="sft", model=str(random_model), updates=2, checkpoint_every=1, **SMALL)
+    config = TrainConfig(**{**SMALL, "checkpoint_every": 1}, method="sft", model=str(random_model), updates=2)
     whole = train(config, out=tmp_path / "whole", progress=False)
     import serl_bench.training._trainer as loop
 
@@ -206,8 +207,12 @@ def test_train_layers_updates_only_the_top_of_the_model(tmp_path, pair, random_m
     assert "losses/policy_loss" in trainer.update(batch, 0)
     changed = {n for n, p in trainer.model.named_parameters() if not torch.equal(p, before[n])}
     assert changed and all(n.startswith(("model.layers.0.", "model.norm")) for n in changed)  # one layer: the top
-    with pytest.raises(ConfigError, match="--train-layers must be between 1 and the model's 1 layers"):
-        make_trainer(tmp_path / "bad", "grpo", random_model, train_layers=5)
+    deeper = make_trainer(tmp_path / "all", "grpo", random_model, train_layers=5, lr=1e-2)  # more than it has
+    before = {n: p.detach().clone() for n, p in deeper.model.named_parameters()}
+    deeper.update(batch, 0)
+    assert any(not torch.equal(p, before[n]) for n, p in deeper.model.named_parameters() if "embed" in n)
+    with pytest.raises(ConfigError, match="--train-layers must be 0"):
+        make_trainer(tmp_path / "bad", "grpo", random_model, train_layers=-1)
 
 
 def test_zero_advantage_samples_can_be_left_out(tmp_path, pair, random_model):

@@ -12,7 +12,10 @@ pytestmark = pytest.mark.slow
 @pytest.mark.parametrize("method, granularity", [("serl", "step"), ("gigpo", "anchor")])
 def test_training_on_webshop_writes_a_scored_record(tmp_path, searching_model, method, granularity):
     # No learning signal (a penalty-free reward of 0 everywhere), so the always-searching model stays as it is.
-    config = TrainConfig(method=method, env="webshop", model=str(searching_model), updates=1, split="train",
+    from tests.conftest import CLASSIC_LOOP
+
+    config = TrainConfig(**{**CLASSIC_LOOP, "env": "webshop"}, model=str(searching_model), method=method, updates=1,
+                         split="train",
                          method_args={"invalid_penalty": 0.0},
                          eval_split="test", tasks_per_update=1, group_size=2, max_steps=3, max_new_tokens=12,
                          eval_episodes=2, minibatch=8, micro_batch=4, history=0, granularity=granularity)
