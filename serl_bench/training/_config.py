@@ -135,11 +135,15 @@ class Profile:
     eval_env_args: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
+_FULL_LOOP = {  # what the CPU defaults trade away for speed, restored where compute allows
+    "model": "default", "prompt": PromptStyle.STANDARD, "temperature": 1.0, "train_layers": 0,
+    "drop_zero_advantage": False,
+}
 _PAPER = {  # the official SERL run scripts (recipe/serl/run_alfworld.sh, run_webshop.sh): the model is yours
     "group_size": 8, "tasks_per_update": 16, "lr": 1e-6, "max_new_tokens": 512, "history": 2, "temperature": 1.0,
     "eval_temperature": 0.4, "updates": 150, "eval_every": 15, "eval_episodes": 128, "checkpoint_every": 10,
     "epochs": 1, "ppo_clip": 0.2, "dual_clip": 3.0, "entropy_coef": 0.001, "weight_decay": 0.01, "max_grad_norm": 1.0,
-    "feedback": "immediate_feedback", "granularity": "step",
+    "feedback": "immediate_feedback", "granularity": "step", **_FULL_LOOP,
 }
 
 PROFILES: dict[str, Profile] = {
@@ -149,7 +153,7 @@ PROFILES: dict[str, Profile] = {
         fields={"backend": RolloutBackend.VLLM, "dtype": DType.BFLOAT16, "updates": 150, "tasks_per_update": 16,
                 "group_size": 8, "max_new_tokens": 256, "history": 2, "lr": 1e-6, "minibatch": 64,
                 "micro_batch": 8, "eval_every": 10, "eval_episodes": 120, "checkpoint_every": 10,
-                "gradient_checkpointing": True, "device": Device.CUDA},
+                "gradient_checkpointing": True, "device": Device.CUDA, **_FULL_LOOP},
         env_fields={"alfworld": {"max_steps": 50}, "webshop": {"max_steps": 15}},
         env_args={"alfworld": {"games_per_type": 100}}, eval_env_args={"alfworld": {"games_per_type": 20}}),
     "paper-alfworld": Profile(fields={**_PAPER, "env": "alfworld", "max_steps": 50, "minibatch": 256,

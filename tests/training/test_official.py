@@ -197,3 +197,21 @@ def test_equal_rows_give_exactly_zero_so_the_update_is_skipped():
     # every step invalid and nothing won: rows of -0.1, whose float mean is not exactly -0.1
     group = Group("t", (_episode(5, False, invalid=set(range(5))), _episode(5, False, invalid=set(range(5)))))
     assert build_method("grpo")[0].step_advantages(group) == [[0.0] * 5, [0.0] * 5]
+
+
+@pytest.mark.parametrize("profile", ["gpu", "paper-alfworld", "paper-webshop"])
+def test_gpu_and_paper_profiles_train_the_full_loop_not_the_cpu_shortcuts(profile):
+    from serl_bench.training._config import TrainConfig, with_profile
+
+    config = with_profile(TrainConfig(method="serl", profile=profile), set())
+    assert (config.prompt, config.temperature, config.train_layers, config.drop_zero_advantage, config.model) == (
+        "standard", 1.0, 0, False, "default")
+    mine = with_profile(TrainConfig(method="serl", profile=profile, train_layers=4), {"train_layers"})
+    assert mine.train_layers == 4  # a flag the user set wins over the profile
+
+
+def test_the_cpu_profile_keeps_the_fast_loop():
+    from serl_bench.training._config import TrainConfig, with_profile
+
+    config = with_profile(TrainConfig(method="serl"), set())
+    assert (config.env, config.model, config.prompt, config.train_layers) == ("webshop", "auto", "compact", 10)
