@@ -10,9 +10,13 @@ Envs on the same catalog (and port choice) share one server: the first `acquire`
 
 from __future__ import annotations
 
+import io
 import queue
+import select
+import selectors
 import socket
 import threading
+import time
 from dataclasses import dataclass, field
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler
@@ -22,46 +26,141 @@ from serl_bench.errors import ConfigError, SerlBenchError
 from ._data import Catalog
 
 HOST = "127.0.0.1"
-WORKERS = 16  #: connections served at once (a browser opens several; training runs many envs)
-IDLE_CONNECTION_S = 10.0  #: a connection that sends no request for this long is closed
+WORKERS = 32  #: requests handled at once (a browser opens several connections; training runs many envs)
+IDLE_CONNECTION_S = 10.0  #: a connection that sends nothing for this long is closed; it waits outside the workers
+REQUEST_S = 5.0  #: a request must arrive whole within this long of its first byte, however slowly it trickles
+WRITE_S = 10.0  #: a response write to a client that does not read ends after this long
+_TICK_S = 0.25  #: how often idle connections are checked for expiry
 
 
 class SiteError(SerlBenchError, RuntimeError):
     """The WebShop site cannot be reached or answered with an error."""
 
 
+class _DeadlineReader(io.RawIOBase):
+    """A connection's raw reader: every read waits at most until ``deadline``, so a client that sends a byte
+    now and then cannot hold a worker longer than `REQUEST_S` (a socket timeout alone is per read)."""
+
+    def __init__(self, sock: socket.socket, deadline: float) -> None:
+        self._sock, self.deadline = sock, deadline
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError(f"the request did not arrive within {REQUEST_S:g} s")
+        self._sock.settimeout(left)
+        return self._sock.recv_into(buffer)
+
+
+class _Writer(io.BufferedIOBase):
+    """A connection's writer: each send waits at most `WRITE_S` for a client that does not read."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:
+        self._sock.settimeout(WRITE_S)
+        self._sock.sendall(data)
+        with memoryview(data) as view:
+            return view.nbytes
+
+
 class _QuietHandler(WSGIRequestHandler):
     """No access log on stderr (a training run makes thousands of requests), no Nagle delay (werkzeug writes
-    headers and body separately), and a client that connects and says nothing frees its worker in time."""
-
-    timeout = IDLE_CONNECTION_S
+    headers and body separately), and a request that does not arrive whole within `REQUEST_S` (a silent or
+    trickling client) is dropped, freeing its worker."""
 
     def setup(self) -> None:
-        super().setup()
+        self.connection = self.request
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.rfile = io.BufferedReader(_DeadlineReader(self.connection, time.monotonic() + REQUEST_S))
+        self.wfile = _Writer(self.connection)
 
     def log_request(self, *args, **kwargs) -> None:
         pass
 
+    def log_error(self, format: str, *args) -> None:
+        if not format.startswith("Request timed out"):  # a slow client, dropped as designed
+            super().log_error(format, *args)
+
 
 class _PooledWSGIServer(BaseWSGIServer):
     """werkzeug's server, its connections handled by a fixed pool of daemon threads. werkzeug's own threaded
-    server starts a thread per connection and closes every connection after one response, so a thread is
-    started per request: that alone doubles a text-mode step (about 1 ms of 2)."""
+    server starts a thread per connection (werkzeug closes every connection after one response, so a thread is
+    started per request: that alone doubles a text-mode step, about 1 ms of 2).
+
+    A connection gets a worker only once it has sent something: until then it waits in a selector (at most
+    `IDLE_CONNECTION_S`), so clients that connect and say nothing never hold a worker, and a worker gives up
+    on a request that has not arrived whole within `REQUEST_S`. Slow clients cannot stall the site."""
 
     multithread = True
 
     def __init__(self, *args, **kwargs) -> None:
         self._requests: queue.SimpleQueue = queue.SimpleQueue()
         self._workers: list[threading.Thread] = []  # werkzeug's __init__ calls server_close
+        self._selector = selectors.DefaultSelector()
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
+        self._wake_w.setblocking(False)
+        self._selector.register(self._wake_r, selectors.EVENT_READ, None)
+        self._waiting_lock = threading.Lock()
+        self._closing = False
+        self._watcher: threading.Thread | None = None
         super().__init__(*args, **kwargs)
         self._workers = [threading.Thread(target=self._work, daemon=True, name=f"webshop-site-{self.port}-{i}")
                          for i in range(WORKERS)]
-        for worker in self._workers:
-            worker.start()
+        self._watcher = threading.Thread(target=self._watch, daemon=True, name=f"webshop-site-{self.port}-idle")
+        for thread in (*self._workers, self._watcher):
+            thread.start()
 
     def process_request(self, request, client_address) -> None:
-        self._requests.put((request, client_address))
+        if select.select([request], [], [], 0)[0]:  # the usual case: the request is already there
+            self._requests.put((request, client_address))
+            return
+        with self._waiting_lock:
+            if self._closing:
+                self.shutdown_request(request)
+                return
+            self._selector.register(request, selectors.EVENT_READ,
+                                    (client_address, time.monotonic() + IDLE_CONNECTION_S))
+        try:
+            self._wake_w.send(b"x")
+        except OSError:  # the wake-up buffer is full: the watcher is awake anyway
+            pass
+
+    def _watch(self) -> None:
+        """Hand connections that have sent something to the workers; close those idle too long."""
+        checked = time.monotonic()
+        while not self._closing:
+            try:
+                events = self._selector.select(timeout=_TICK_S)
+            except (OSError, ValueError):  # closed under us
+                return
+            for key, _ in events:
+                if key.data is None:
+                    try:
+                        self._wake_r.recv(4096)
+                    except OSError:
+                        pass
+                    continue
+                with self._waiting_lock:
+                    self._selector.unregister(key.fileobj)
+                self._requests.put((key.fileobj, key.data[0]))
+            now = time.monotonic()
+            if now - checked >= _TICK_S:
+                checked = now
+                with self._waiting_lock:
+                    idle = [k for k in self._selector.get_map().values() if k.data is not None and k.data[1] < now]
+                    for key in idle:
+                        self._selector.unregister(key.fileobj)
+                for key in idle:
+                    self.shutdown_request(key.fileobj)
 
     def _work(self) -> None:
         while (item := self._requests.get()) is not None:
@@ -75,6 +174,24 @@ class _PooledWSGIServer(BaseWSGIServer):
 
     def server_close(self) -> None:
         super().server_close()
+        if self._watcher is None or self._closing:  # werkzeug's __init__ closes the socket it replaces with ``fd``
+            return
+        with self._waiting_lock:
+            self._closing = True
+            waiting = [k.fileobj for k in self._selector.get_map().values() if k.data is not None]
+            for sock in waiting:
+                self._selector.unregister(sock)
+        for sock in waiting:
+            self.shutdown_request(sock)
+        try:
+            self._wake_w.send(b"x")
+        except OSError:
+            pass
+        self._watcher.join(timeout=2 * _TICK_S)
+        if not self._watcher.is_alive():
+            self._selector.close()
+            self._wake_r.close()
+            self._wake_w.close()
         for _ in self._workers:
             self._requests.put(None)
 

@@ -247,3 +247,47 @@ def test_an_explicit_port_serves_there(catalog):
         assert json.loads(HttpBrowser(server.url, 5.0).request("get", "/api/health")[0])["ok"]
     finally:
         _server.release(server)
+
+
+def test_slow_clients_never_stall_the_site(catalog, monkeypatch):
+    """24 clients that connect and say nothing and 24 that trickle a byte at a time (issue 16): a normal
+    request is still answered at once, and the slow ones are dropped on time, not held for ever."""
+    import threading
+    import time
+
+    monkeypatch.setattr(_server, "REQUEST_S", 1.0)
+    monkeypatch.setattr(_server, "IDLE_CONNECTION_S", 1.5)
+    server = _server.acquire(dataclasses.replace(catalog, fingerprint="test-slow-clients"))
+    stop = threading.Event()
+    silent = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(24)]
+    trickling = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(24)]
+
+    def trickle(sock):
+        for byte in b"GET /api/health HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 1000:
+            if stop.wait(0.2):
+                return
+            try:
+                sock.send(bytes([byte]))
+            except OSError:
+                return
+
+    threads = [threading.Thread(target=trickle, args=(s,), daemon=True) for s in trickling]
+    try:
+        for t in threads:
+            t.start()
+        time.sleep(0.5)  # every trickler has a request under way
+        start = time.monotonic()
+        assert HttpBrowser(server.url, 3.0).json("/api/health")["ok"]
+        assert time.monotonic() - start < 1.0
+        for sock in silent + trickling:  # each one closed by the site, within its limit and a tick
+            sock.settimeout(4.0)
+            try:
+                assert sock.recv(1024) == b""
+            except ConnectionResetError:
+                pass
+        assert time.monotonic() - start < 4.0
+    finally:
+        stop.set()
+        for sock in silent + trickling:
+            sock.close()
+        _server.release(server)
