@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import functools
 import math
+import numbers
 import random
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import gymnasium as gym
 from gymnasium.utils.env_checker import check_env as gymnasium_check_env
+
+from serl_bench.errors import ConfigError
 
 # Keys every env puts in ``info`` on every reset and step (None where not applicable).
 INFO_KEYS: dict[str, str] = {
@@ -43,6 +46,27 @@ MALFORMED_ACTIONS: tuple[Any, ...] = (
 IGNORED_CHECKER_WARNINGS: tuple[tuple[type[Warning], str, str], ...] = ()
 
 _GYMNASIUM_PREFIX = r"(?:\x1b\[[0-9;]*m)?WARN: "  # gymnasium.logger.warn colours its messages
+
+
+def requested_task(options: Any) -> str | int | None:
+    """The task ``reset(options=...)`` asks for, the one check every env's ``reset`` makes: ``options`` is None
+    or a dict holding only ``task_id``, which is None (a task drawn from the seed), a task id (text) or an index
+    into the split (a whole number; numpy's integers too). Anything else is a one-line `ConfigError`."""
+    if options is None:
+        return None
+    if not isinstance(options, Mapping):
+        raise ConfigError(f"reset options must be a dict such as {{'task_id': 3}}, got {type(options).__name__} "
+                          f"{options!r:.60}")
+    unknown = [key for key in options if key != "task_id"]
+    if unknown:
+        raise ConfigError(f"reset options take only 'task_id', got {', '.join(repr(k) for k in unknown)[:120]}")
+    task_id = options.get("task_id")
+    if task_id is None or isinstance(task_id, str):
+        return task_id
+    if isinstance(task_id, numbers.Integral) and not isinstance(task_id, bool):
+        return int(task_id)
+    raise ConfigError(f"task_id must be a task id (text) or an index (a whole number), got "
+                      f"{type(task_id).__name__} {task_id!r:.60}")
 
 
 class EnvContractError(AssertionError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import numbers
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Generic, Protocol, TypeVar
@@ -44,9 +45,12 @@ class Split(Generic[T]):
         return [t.task_id for t in self.tasks]
 
     def task(self, task_id: str | int) -> T:
-        """The task with this id, or at this index (modulo the split's size)."""
-        if isinstance(task_id, int) and not isinstance(task_id, bool):
-            return self.tasks[task_id % len(self.tasks)]
+        """The task with this id, or at this index (0 to the split's size - 1; numpy integers too)."""
+        if isinstance(task_id, numbers.Integral) and not isinstance(task_id, bool):
+            if not 0 <= task_id < len(self.tasks):
+                raise ConfigError(f"task index {int(task_id)} is out of range: split {self.name} has "
+                                  f"{len(self.tasks)} tasks (0-{len(self.tasks) - 1})")
+            return self.tasks[int(task_id)]
         for task in self.tasks:
             if task.task_id == task_id:
                 return task

@@ -11,6 +11,7 @@ from gymnasium import spaces
 
 from serl_bench.errors import ConfigError, UnknownNameError
 
+from .._contract import requested_task
 from .._split import Split
 from . import _anchor, _engine
 from ._games import Game, load_split
@@ -40,7 +41,7 @@ class ALFWorldEnv(gym.Env[str, str]):
         split: ``procgen-test``/``procgen-train`` (procedural, generated and cached on first use),
             ``train``/``valid_seen``/``valid_unseen`` (official games under ``$ALFWORLD_DATA``), or a path
             to user games (``game.tw-pddl`` files, ALFWorld-domain PDDL problems, or a folder of them).
-        task_types: keep only games of these task types.
+        task_types: keep only games of these task types (a list, or text with commas between them).
         games_per_type: size of a procedural split (default 20 for test, 50 for train).
         data_path: folder holding ``json_2.1.1/`` (default ``$ALFWORLD_DATA``).
         progress: called as ``progress(done, total)`` while a procedural split is being generated.
@@ -48,7 +49,7 @@ class ALFWorldEnv(gym.Env[str, str]):
 
     metadata = {"render_modes": ["ansi", "human"], "render_fps": 4}
 
-    def __init__(self, split: str = "procgen-test", *, task_types: list[str] | None = None,
+    def __init__(self, split: str = "procgen-test", *, task_types: list[str] | str | None = None,
                  games_per_type: int | None = None, data_path: str | None = None, render_mode: str | None = None,
                  progress: Callable[[int, int], None] | None = None) -> None:
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
@@ -56,6 +57,12 @@ class ALFWorldEnv(gym.Env[str, str]):
         self.render_mode = render_mode
         self.split: Split[Game] = load_split(split, games_per_type=games_per_type, data_path=data_path,
                                        progress=progress)
+        if isinstance(task_types, str):  # from the command line: comma-separated
+            task_types = [t.strip() for t in task_types.split(",") if t.strip()]
+        if task_types is not None and (not isinstance(task_types, (list, tuple))
+                                       or not all(isinstance(t, str) for t in task_types)):
+            raise ConfigError(f"task_types must be a list of ALFWorld task types (or comma-separated text), got "
+                              f"{task_types!r}")
         if task_types:
             unknown = set(task_types) - set(TASK_TYPES)
             if unknown:
@@ -78,7 +85,7 @@ class ALFWorldEnv(gym.Env[str, str]):
 
     def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[str, dict]:
         super().reset(seed=seed)
-        task_id = (options or {}).get("task_id")
+        task_id = requested_task(options)
         if task_id is None:
             task_id = int(self.np_random.integers(len(self.split.tasks)))
         game = self.split.task(task_id)

@@ -14,6 +14,7 @@ from gymnasium import spaces
 
 from serl_bench.errors import ConfigError, UnknownNameError
 
+from .._contract import requested_task
 from .._split import Split
 from . import _expert, _server
 from ._actions import PLACEHOLDER, Action, ParseError, admissible, parse_action, quote
@@ -145,7 +146,7 @@ class WebShopEnv(gym.Env[str, str]):
 
     def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[str, dict]:
         super().reset(seed=seed)
-        task_id = (options or {}).get("task_id")
+        task_id = requested_task(options)
         if task_id is None:
             task_id = int(self.np_random.integers(len(self.split.tasks)))
         self._task = self.split.task(task_id)
