@@ -191,3 +191,77 @@ def run_copy(eval_runs, tmp_path):
 #: that pin the trainer's mechanics on tiny models (ALFWorld, standard prompt, whole model, no extras).
 CLASSIC_LOOP = dict(env="alfworld", prompt="standard", temperature=1.0, lr=1e-5, train_layers=0,
                     drop_zero_advantage=False, eval_before=False, checkpoint_every=0)
+
+
+class LocalEndpoint:
+    """A real HTTP endpoint on 127.0.0.1 that misbehaves on purpose, one thread per connection.
+
+    ``behaviour``: ``"silent"`` (accepts, reads the request, never answers), ``"trickle"`` (a 200 with a long
+    body, one byte every ``interval`` seconds) or ``(status, body)`` (that answer at once)."""
+
+    def __init__(self, behaviour, interval: float = 0.2) -> None:
+        import socket
+        import threading
+
+        self.behaviour, self.interval = behaviour, interval
+        self.stop = threading.Event()
+        self.requests: list[bytes] = []
+        self._sock = socket.create_server(("127.0.0.1", 0))
+        self._sock.settimeout(0.1)
+        self.url = f"http://127.0.0.1:{self._sock.getsockname()[1]}/v1"
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        import threading
+
+        while not self.stop.is_set():
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                continue
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn) -> None:
+        with conn:
+            conn.settimeout(5)
+            data = b""
+            try:
+                while b"\r\n\r\n" not in data:
+                    data += conn.recv(65536)
+                head, _, body = data.partition(b"\r\n\r\n")
+                length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                               if line.lower().startswith(b"content-length:")), 0)
+                while len(body) < length:
+                    body += conn.recv(65536)
+                self.requests.append(head.split(b"\r\n")[0])
+                if self.behaviour == "silent":
+                    self.stop.wait()
+                elif self.behaviour == "trickle":
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n")
+                    while not self.stop.wait(self.interval):
+                        conn.sendall(b" ")
+                else:
+                    status, payload = self.behaviour
+                    payload = payload.encode() if isinstance(payload, str) else payload
+                    conn.sendall(f"HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: "
+                                 f"{len(payload)}\r\nConnection: close\r\n\r\n".encode() + payload)
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        self.stop.set()
+        self._sock.close()
+
+
+@pytest.fixture
+def local_endpoint():
+    """``local_endpoint(behaviour)``: a `LocalEndpoint` on 127.0.0.1, closed after the test."""
+    made = []
+
+    def make(behaviour, interval: float = 0.2):
+        made.append(LocalEndpoint(behaviour, interval))
+        return made[-1]
+
+    yield make
+    for endpoint in made:
+        endpoint.close()

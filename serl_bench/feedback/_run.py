@@ -21,11 +21,12 @@ from serl_bench.errors import ConfigError
 from serl_bench.methods import build_method, get_method
 from serl_bench.options import option
 from serl_bench.rollouts import GroupPlan, collect_groups, make_env
+from serl_bench.rundir import write_atomic
 from serl_bench.trajectories import Batch
 
 from ._contexts import GroupContexts, build_contexts, teacher_prompt
 from ._judge import JudgeConfig, OpenAIJudge
-from ._spec import FeedbackSpec, Granularity
+from ._spec import FeedbackSpec, Granularity, Source
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ class FeedbackRun:
     batch: Batch
     contexts: list[GroupContexts]
     seconds_building: float  #: time spent building contexts (rollouts excluded)
+    judge: dict[str, int] | None = None  #: with a judge: trajectories sent, condensed, failed, HTTP requests
 
     def summary(self) -> dict[str, Any]:
         flat = [c for group in self.contexts for trajectory in group for c in trajectory]
@@ -69,7 +71,8 @@ class FeedbackRun:
                 "success_rate": sum(t.won for t in trajectories) / max(1, len(trajectories)),
                 "steps": len(flat), "steps_with_context": sum(c is not None for c in flat),
                 "distinct_contexts": len({id(c) for c in flat if c is not None}),
-                "source_usage": dict(usage), "seconds_building": round(self.seconds_building, 4)}
+                "source_usage": dict(usage), "seconds_building": round(self.seconds_building, 4),
+                "judge": self.judge}
 
 
 def collect_feedback(config: FeedbackRunConfig, *, out: str | Path, progress: bool = True) -> FeedbackRun:
@@ -82,6 +85,11 @@ def collect_feedback(config: FeedbackRunConfig, *, out: str | Path, progress: bo
                           f"{', '.join(entry.feedback_sources)}")
     if config.group_size < 1 or config.tasks < 1:
         raise ConfigError("--group-size and --tasks must be at least 1")
+    if config.seed < 0 or (config.max_steps is not None and config.max_steps < 1):
+        raise ConfigError(f"--seed must be at least 0 and --max-steps at least 1, got {config.seed} and "
+                          f"{config.max_steps}")
+    if Path(out).is_dir():
+        raise ConfigError(f"--out {out} is a folder; name a file for the contexts, e.g. {Path(out) / 'contexts.jsonl'}")
     if bool(config.judge_url) != bool(config.judge_model):
         raise ConfigError("--judge-url and --judge-model go together")
     names = [n.strip() for n in config.policy.split(",") if n.strip()]
@@ -102,24 +110,35 @@ def collect_feedback(config: FeedbackRunConfig, *, out: str | Path, progress: bo
     batch = Batch(groups=tuple(groups))
     start = time.perf_counter()
     contexts = [build_contexts(group, spec, judge) for group in batch.groups]
-    run = FeedbackRun(out=Path(out), batch=batch, contexts=contexts, seconds_building=time.perf_counter() - start)
+    judged = None
+    if judge is not None:
+        sent = sum(len(g.trajectories) for g in batch.groups) if Source.CURRENT_TRAJECTORY in spec.sources else 0
+        judged = {"trajectories": sent, "condensed": sent - judge.failures, "failures": judge.failures,
+                  "requests": judge.requests}
+    run = FeedbackRun(out=Path(out), batch=batch, contexts=contexts, seconds_building=time.perf_counter() - start,
+                      judge=judged)
     _write(run, spec)
     return run
 
 
 def _write(run: FeedbackRun, spec: FeedbackSpec) -> None:
-    run.out.parent.mkdir(parents=True, exist_ok=True)
-    with open(run.out, "w", encoding="utf-8") as f:
-        for group, group_contexts in zip(run.batch.groups, run.contexts, strict=True):
-            for i, (trajectory, contexts) in enumerate(zip(group.trajectories, group_contexts, strict=True)):
-                returns = trajectory.returns(spec.gamma)
-                for step, context in zip(trajectory.steps, contexts, strict=True):
-                    f.write(json.dumps({
-                        "task_id": trajectory.task_id, "rollout": i, "policy": trajectory.policy, "step": step.index,
-                        "anchor": step.anchor, "action": step.action, "trajectory_won": trajectory.won,
-                        "return": returns[step.index],
-                        "sources": [s.value for s in context.sources] if context else [],
-                        "notes": list(context.notes) if context else [],
-                        "context": context.text if context else None,
-                        "teacher_prompt": teacher_prompt(step, context, trajectory.task, spec) if context else None,
-                    }, ensure_ascii=False) + "\n")
+    """Every step's context as a JSON line, written whole or not at all."""
+    lines = []
+    for group, group_contexts in zip(run.batch.groups, run.contexts, strict=True):
+        for i, (trajectory, contexts) in enumerate(zip(group.trajectories, group_contexts, strict=True)):
+            returns = trajectory.returns(spec.gamma)
+            for step, context in zip(trajectory.steps, contexts, strict=True):
+                lines.append(json.dumps({
+                    "task_id": trajectory.task_id, "rollout": i, "policy": trajectory.policy, "step": step.index,
+                    "anchor": step.anchor, "action": step.action, "trajectory_won": trajectory.won,
+                    "return": returns[step.index],
+                    "sources": [s.value for s in context.sources] if context else [],
+                    "notes": list(context.notes) if context else [],
+                    "context": context.text if context else None,
+                    "teacher_prompt": teacher_prompt(step, context, trajectory.task, spec) if context else None,
+                }, ensure_ascii=False) + "\n")
+    try:
+        run.out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"cannot write {run.out}: {exc.strerror or exc}") from None
+    write_atomic(run.out, "".join(lines))

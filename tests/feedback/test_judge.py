@@ -70,16 +70,19 @@ def test_a_judge_that_times_out_leaves_the_raw_trajectory(server, groups):
     contexts = build_contexts(group, SPEC, judge)
     context = contexts[0][0]
     assert "Trajectory Judge:" not in context.text and "Step 0\nResponse:" in context.text
-    assert context.notes == ("judge failed (timed out after 0.001 s (2 attempts)); the raw trajectory is used",)
+    assert context.notes == (f"judge failed ({server['base_url']}/chat/completions: no complete answer within 0.001 s "
+                             "(2 attempts)); the raw trajectory is used",)
     assert judge.requests == 2
 
 
 def test_an_unreachable_or_wrong_endpoint_is_recorded_not_fatal(server, groups):
-    closed = OpenAIJudge(JudgeConfig(base_url=f"http://127.0.0.1:{_free_port()}/v1", model="m", retries=0))
+    url = f"http://127.0.0.1:{_free_port()}/v1"
+    closed = OpenAIJudge(JudgeConfig(base_url=url, model="m", retries=0))
     note = build_contexts(groups["single"], SPEC, closed)[0][0].notes[0]
-    assert note.startswith("judge failed (ConnectError")
+    assert note.startswith(f"judge failed ({url}/chat/completions: ConnectError")
     wrong = OpenAIJudge(JudgeConfig(base_url=server["base_url"].removesuffix("/v1") + "/nope", model="m"))
-    assert build_contexts(groups["single"], SPEC, wrong)[0][0].notes[0].startswith("judge failed (HTTP 404")
+    note = build_contexts(groups["single"], SPEC, wrong)[0][0].notes[0]
+    assert note.startswith("judge failed (") and "/nope/chat/completions: HTTP 404" in note
     assert wrong.requests == 1  # a 404 is not retried
 
 
