@@ -1,7 +1,7 @@
 """The leaderboard: validate results records, accept runs whose figures their episode logs confirm, render the board.
 
     serl-bench leaderboard validate runs/a          # schema check, one line per problem
-    serl-bench leaderboard submit runs/a            # recompute, compare, write leaderboard/submissions/...
+    serl-bench leaderboard submit runs/a            # recompute, compare, replay, write leaderboard/submissions/...
     serl-bench leaderboard render                   # leaderboard/README.md and leaderboard/index.html
 
 The schema is `serl_bench.results.ResultsRecord` (committed as ``leaderboard/results.schema.json``).
@@ -10,6 +10,7 @@ string-length limits.
 """
 
 from ._render import Row, load_submissions, markdown, render, rows
+from ._replay import ReplayReport, ReplayTarget, replay, replay_target
 from ._reported import ReportedFigure, load_reported
 from ._safejson import (
     MAX_DEPTH,
@@ -23,13 +24,14 @@ from ._safejson import (
     read_json,
 )
 from ._submit import SUBMISSIONS, submission_name, submit, verify
-from ._validate import read_episodes, record_from, results_path, validate
+from ._validate import Verification, read_episodes, read_submission, record_from, results_path, validate
 
 SCHEMA_FILE = "results.schema.json"
 
 __all__ = [
     "MAX_DEPTH", "MAX_LINE_BYTES", "MAX_LOG_BYTES", "MAX_RECORD_BYTES", "MAX_STRING", "SCHEMA_FILE",
-    "SUBMISSIONS", "ReportedFigure", "Row", "SubmissionError", "iter_jsonl", "load_reported", "load_submissions",
-    "markdown", "parse_json", "read_episodes", "read_json", "record_from", "render", "results_path", "rows",
+    "SUBMISSIONS", "ReplayReport", "ReplayTarget", "ReportedFigure", "Row", "SubmissionError", "Verification",
+    "iter_jsonl", "load_reported", "load_submissions", "markdown", "parse_json", "read_episodes", "read_json",
+    "read_submission", "record_from", "render", "replay", "replay_target", "results_path", "rows",
     "submission_name", "submit", "validate", "verify",
 ]

@@ -17,9 +17,8 @@ from pathlib import Path
 from serl_bench.results import AnyRecord
 
 from ._reported import ReportedFigure, load_reported
-from ._safejson import SubmissionError, read_json
-from ._submit import SUBMISSIONS
-from ._validate import record_from
+from ._safejson import SubmissionError
+from ._validate import SUBMISSIONS, Verification, read_submission
 
 _TEMPLATE = Path(__file__).with_name("board.html")
 
@@ -49,19 +48,23 @@ class Row:
     task_types: str
     schema_version: int
     settings: str  #: the method's arguments, briefly
+    verified: bool = False  #: every episode was replayed on submission and gave its logged outcome
+    verification: str = "not replayed"  #: how the row was checked, in words
 
 
-def load_submissions(board: str | os.PathLike) -> list[tuple[str, AnyRecord]]:
-    """Every record under ``board/submissions/``, validated; a broken one is an error naming its file."""
+def load_submissions(board: str | os.PathLike) -> list[tuple[str, AnyRecord, Verification | None]]:
+    """Every record under ``board/submissions/``, validated, with how the board verified it (None: accepted
+    before the board replayed submissions); a broken one is an error naming its file."""
     folder = Path(board) / SUBMISSIONS
     if not folder.is_dir():
         return []
-    return [(p.name, record_from(read_json(p), str(p))) for p in sorted(folder.glob("*.json"))]
+    return [(p.name, *read_submission(p)) for p in sorted(folder.glob("*.json"))]
 
 
-def rows(records: list[tuple[str, AnyRecord]]) -> list[Row]:
+def rows(records: list[tuple[str, AnyRecord] | tuple[str, AnyRecord, Verification | None]]) -> list[Row]:
     out = []
-    for name, r in records:
+    for name, r, *rest in records:
+        v = rest[0] if rest else None
         f, m, t = r.feedback, r.model, r.training
         params = f", {m.parameters / 1e6:.0f}M" if m and m.parameters else ""
         tasks = r.split_fingerprint[:8] if r.split_fingerprint else "unknown"
@@ -80,6 +83,8 @@ def rows(records: list[tuple[str, AnyRecord]]) -> list[Row]:
             date=r.created_at.date().isoformat(),
             task_types=", ".join(f"{k} {100 * v.success_rate:.0f}%" for k, v in r.per_task_type.items()),
             schema_version=r.schema_version, settings=_settings(r.method_args),
+            verified=bool(v and v.replayed),
+            verification=v.note if v else "not replayed (accepted before submissions were replayed)",
         ))
     return sorted(out, key=lambda row: (row.env, row.split_source, row.panel, -row.success, -row.score, row.file))
 
@@ -109,7 +114,10 @@ def markdown(measured: list[Row], reported: list[ReportedFigure]) -> str:
         "# serl-bench leaderboard",
         "",
         "Measured results only: every row is a run whose figures `serl-bench leaderboard submit` recomputed",
-        "from its episode log before accepting it. Success (task solved) and score (the env's reward, WebShop's",
+        "from its episode log before accepting it, and whose every episode it replayed on the same env, task",
+        "and seed to the outcome the log claims. Rows marked **unverified** were not replayed (submitted with",
+        "`--no-replay`, or accepted before replay): their figures match their log, but the log itself is",
+        "unchecked. Success (task solved) and score (the env's reward, WebShop's",
         "attribute/option/price match) are separate figures. Intervals are Wilson 95 %. Rows are ranked by",
         "success within a *panel*: the same env, split source, tasks (the split's fingerprint: its task",
         "contents) and episode length. Rows of different panels are not comparable and are never ranked together.",
@@ -132,12 +140,12 @@ def markdown(measured: list[Row], reported: list[ReportedFigure]) -> str:
                       "episodes at another length." if len(panels) > 1 else "One panel: all rows ran the same tasks "
                       "with the same episode length.", "",
                       "| # | method | settings | split | success % [95 % CI] | score | episodes | feedback | model "
-                      "| training | submitted |",
-                      "|---:|---|---|---|---|---:|---:|---|---|---|---|"]
+                      "| training | submitted | verified |",
+                      "|---:|---|---|---|---|---:|---:|---|---|---|---|---|"]
             for rank, r in enumerate(members, 1):
                 cells = [str(rank), r.method, r.settings or "-", r.split,
                          f"{r.success:.1f} [{r.ci_lo:.1f}, {r.ci_hi:.1f}]", f"{r.score:.3f}", str(r.episodes),
-                         r.feedback, r.model, r.training, r.date]
+                         r.feedback, r.model, r.training, r.date, "replayed" if r.verified else "**unverified**"]
                 lines.append("| " + " | ".join(_md(c) for c in cells) + " |")
             lines.append("")
     lines += [

@@ -1,13 +1,18 @@
-"""`submit`: accept a run into the board only if its record is what its episode log says.
+"""`submit`: accept a run into the board only if its record is what its episode log says, and its episode
+log is what its actions give.
 
 Before a record is written under ``leaderboard/submissions/``, every figure in it is recomputed from
 the run's ``episodes.jsonl`` (`serl_bench.results.summarize`, the function the harness used) and the
 log's and config's hashes are recomputed from the files; any difference is refused, naming the field.
+Every episode's ``steps`` must be the number of its actions. Then every episode is replayed on the env of
+the record (`serl_bench.leaderboard._replay`) and must give the outcome its log line says; the first
+episode that does not is named. ``replay=False`` skips the replay and marks the row unverified.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import os
 import re
@@ -17,19 +22,25 @@ from typing import Any
 
 from serl_bench.results import AnyRecord, canonical_json, config_hash, file_sha256, summarize
 
+from ._replay import ReplayReport, replay_target
+from ._replay import replay as _replay
 from ._safejson import SubmissionError, read_json
-from ._validate import read_episodes, validate
+from ._validate import SUBMISSIONS, VERIFICATION, Verification, read_episodes, validate
 
-SUBMISSIONS = "submissions"
+__all__ = ["SUBMISSIONS", "submission_name", "submit", "verify"]
 
 
-def submit(run_dir: str | os.PathLike, board: str | os.PathLike = "leaderboard") -> Path:
-    """Check the run directory ``run_dir`` and copy its record into ``board/submissions/``; the new file's path."""
+def submit(run_dir: str | os.PathLike, board: str | os.PathLike = "leaderboard", *, replay: bool = True,
+           workers: int | None = None) -> Path:
+    """Check the run directory ``run_dir`` and copy its record into ``board/submissions/``; the new file's path.
+
+    ``replay=False`` skips replaying the episodes (for runs whose env cannot be rebuilt here, or to save the
+    time on a large board): the row is accepted marked unverified. ``workers``: processes that replay
+    (default: one per CPU for large runs, this process alone for small ones)."""
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise SubmissionError(f"{run_dir}: not a run directory (submit takes the directory `eval`/`run` wrote)")
     record = validate(run_dir)
-    verify(run_dir, record)
     folder = Path(board) / SUBMISSIONS
     target = folder / submission_name(record)
     for existing in sorted(folder.glob("*.json")) if folder.is_dir() else ():
@@ -37,10 +48,20 @@ def submit(run_dir: str | os.PathLike, board: str | os.PathLike = "leaderboard")
         if isinstance(other, dict) and (other.get("episodes_sha256"), other.get("config_hash")) == (
                 record.episodes_sha256, record.config_hash):
             raise SubmissionError(f"{run_dir}: already on the board as {existing.name} (same episode log and config)")
+    report = verify(run_dir, record, replay=replay, workers=workers)
+    if report is None:
+        verification = Verification(replayed=False, episodes=0, steps=0,
+                                    note="not replayed (submitted with --no-replay): figures recomputed from the "
+                                         "episode log only")
+    else:
+        verification = Verification(replayed=True, episodes=report.episodes, steps=report.steps,
+                                    note=f"replayed: all {report.episodes} episodes ({report.steps} steps) give "
+                                         "the outcomes their log lines say")
     try:
         folder.mkdir(parents=True, exist_ok=True)
         with open(target, "x", encoding="utf-8") as f:  # never overwrite
-            f.write(record.to_json())
+            f.write(json.dumps({**record.model_dump(mode="json"), VERIFICATION: verification.model_dump()},
+                               indent=2, sort_keys=True) + "\n")
     except FileExistsError:
         raise SubmissionError(f"{target} already exists") from None
     except OSError as exc:
@@ -48,8 +69,11 @@ def submit(run_dir: str | os.PathLike, board: str | os.PathLike = "leaderboard")
     return target
 
 
-def verify(run_dir: Path, record: AnyRecord) -> None:
-    """Refuse ``record`` unless its figures and hashes match the run's episode log and config."""
+def verify(run_dir: Path, record: AnyRecord, *, replay: bool = True, workers: int | None = None
+           ) -> ReplayReport | None:
+    """Refuse ``record`` unless its figures and hashes match the run's episode log and config, every episode's
+    ``steps`` is its number of actions, and (with ``replay``) every episode replays to its logged outcome.
+    The replay's report, or None without ``replay``."""
     episodes_path, config_path = run_dir / "episodes.jsonl", run_dir / "config.json"
     differences = []
     actual_log = file_sha256(episodes_path) if episodes_path.is_file() else None
@@ -60,7 +84,8 @@ def verify(run_dir: Path, record: AnyRecord) -> None:
     config = read_json(config_path)
     if config_hash(config) != record.config_hash:
         differences.append("config_hash (config.json is not the configuration the record was written for)")
-    summary = summarize(asdict(e) for e in read_episodes(episodes_path))
+    episodes = read_episodes(episodes_path)
+    summary = summarize(asdict(e) for e in episodes)
     expected: dict[str, Any] = {
         "episodes": summary.episodes,
         "success_rate": summary.success_rate,
@@ -76,6 +101,13 @@ def verify(run_dir: Path, record: AnyRecord) -> None:
             differences.append(f"{key} (record {_brief(claimed[key])}, episode log {_brief(value)})")
     if differences:
         raise SubmissionError(f"{run_dir}: the record does not match the run: " + "; ".join(differences))
+    for e in sorted(episodes, key=lambda e: e.episode):
+        if e.steps != len(e.actions):
+            raise SubmissionError(f"{episodes_path}: episode {e.episode} says {e.steps} steps but lists "
+                                  f"{len(e.actions)} actions (one action a step)")
+    if not replay:
+        return None
+    return _replay(replay_target(record, config, str(run_dir)), episodes, str(run_dir), workers=workers)
 
 
 def submission_name(record: AnyRecord) -> str:

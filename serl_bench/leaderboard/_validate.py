@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from serl_bench.harness import EpisodeRecord
 from serl_bench.results import RECORD_VERSIONS, SCHEMA_VERSION, AnyRecord
@@ -15,7 +15,21 @@ from serl_bench.results import RECORD_VERSIONS, SCHEMA_VERSION, AnyRecord
 from ._safejson import SubmissionError, iter_jsonl, read_json
 
 MAX_PROBLEMS = 20  #: schema problems listed before "and N more"
+SUBMISSIONS = "submissions"  #: the board's folder of accepted records
+VERIFICATION = "verification"  #: the key a board adds to each accepted record: how it was verified
 _EPISODE = TypeAdapter(EpisodeRecord)
+
+
+class Verification(BaseModel):
+    """How the board verified a submission, beyond recomputing its figures from its episode log."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+    replayed: bool = Field(description="every episode was replayed on the env of the record and gave the outcome "
+                           "its log line says")
+    episodes: int = Field(ge=0, description="episodes replayed (0 when not replayed)")
+    steps: int = Field(ge=0, description="actions replayed")
+    note: str = Field(max_length=300, description="in words: how it was checked, or why it was not replayed")
 
 
 def results_path(path: str | os.PathLike) -> Path:
@@ -30,9 +44,26 @@ def results_path(path: str | os.PathLike) -> Path:
 
 
 def validate(path: str | os.PathLike) -> AnyRecord:
-    """The record at ``path`` (a results file or a run directory), or a `SubmissionError` listing its problems."""
+    """The record at ``path`` (a results file, a run directory or a board's submission), or a `SubmissionError`
+    listing its problems."""
     path = results_path(path)
+    if path.parent.name == SUBMISSIONS:
+        return read_submission(path)[0]
     return record_from(read_json(path), str(path))
+
+
+def read_submission(path: Path) -> tuple[AnyRecord, Verification | None]:
+    """A board's submission: its record, and how the board verified it (None: accepted before the board
+    replayed submissions)."""
+    data = read_json(path)
+    verification = None
+    if isinstance(data, dict) and VERIFICATION in data:
+        data = dict(data)
+        try:
+            verification = Verification.model_validate_json(json.dumps(data.pop(VERIFICATION)), strict=True)
+        except ValidationError as exc:
+            raise SubmissionError(schema_problems(exc, f"{path}: {VERIFICATION}")) from None
+    return record_from(data, str(path)), verification
 
 
 def record_from(data: Any, where: str) -> AnyRecord:

@@ -16,7 +16,9 @@ def test_round_trip_eval_submit_render(eval_runs, tmp_path):
     for method, path in zip(("random", "expert", "noisy-expert"), paths, strict=True):
         assert path.name == submission_name(validate(eval_runs[method]))
         assert path.name.startswith(f"alfworld-procgen-test-{method}-")
-        assert json.loads(path.read_text()) == json.loads((eval_runs[method] / "results.json").read_text())
+        stored = json.loads(path.read_text())
+        assert stored.pop("verification")["replayed"] is True  # every episode replayed to its logged outcome
+        assert stored == json.loads((eval_runs[method] / "results.json").read_text())
     readme, page = render(board)
     text = readme.read_text()
     table = text.split("## alfworld — procedural splits")[1].split("## Reported")[0]
@@ -29,6 +31,7 @@ def test_round_trip_eval_submit_render(eval_runs, tmp_path):
     tasks = expert.split_fingerprint[:8]
     assert f"### tasks {tasks}, 50 steps" in table
     assert f"| 1 | expert | - | procgen-test | 100.0 [{100 * lo:.1f}, 100.0] | 1.000 | 6 | none | none |" in rows[0]
+    assert all(r.endswith("| replayed |") for r in rows)
     assert len(load_submissions(board)) == 3 and page.exists()
 
 
