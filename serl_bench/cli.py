@@ -195,6 +195,10 @@ def _cmd_feedback(args: argparse.Namespace) -> int:
     print(f"feedback {config.feedback} at {config.granularity} granularity: {s['steps_with_context']} steps got a "
           f"context ({s['distinct_contexts']} distinct), built in {1000 * s['seconds_building']:.1f} ms; "
           f"sources used: {', '.join(f'{k} {v}' for k, v in s['source_usage'].items()) or 'none'}")
+    if s["judge"] is not None:
+        j = s["judge"]
+        print(f"judge: {j['condensed']} of {j['trajectories']} trajectories condensed, {j['failures']} failed (their "
+              f"raw trajectory used), {j['requests']} requests")
     print(f"contexts: {run.out}")
     return 0
 
@@ -226,8 +230,11 @@ def _cmd_leaderboard_validate(args: argparse.Namespace) -> int:
 def _cmd_leaderboard_submit(args: argparse.Namespace) -> int:
     from .leaderboard import render, submit
 
-    path = submit(args.run_dir, args.board)
-    print(f"accepted: figures match the episode log; wrote {path}")
+    path = submit(args.run_dir, args.board, replay=not args.no_replay)
+    if args.no_replay:
+        print(f"accepted UNVERIFIED (--no-replay): figures match the episode log, episodes not replayed; wrote {path}")
+    else:
+        print(f"accepted: figures match the episode log, every episode replayed to its logged outcome; wrote {path}")
     if not args.no_render:
         readme, page = render(args.board)
         print(f"rendered {readme} and {page}")
@@ -332,6 +339,8 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("run_dir", metavar="DIR")
     q.add_argument("--board", default="leaderboard", help="leaderboard folder (default: ./leaderboard)")
     q.add_argument("--no-render", action="store_true", help="do not re-render the board afterwards")
+    q.add_argument("--no-replay", action="store_true", help="do not replay the episodes on the env (for runs whose "
+                   "env cannot be rebuilt here): the row is marked unverified")
     q.set_defaults(handler=_cmd_leaderboard_submit)
     q = sub_board.add_parser("render", help="write the board's README.md and index.html from its submissions")
     q.add_argument("--board", default="leaderboard", help="leaderboard folder (default: ./leaderboard)")
