@@ -37,3 +37,16 @@ def test_the_feedback_summary_counts_judge_failures(local_endpoint, small_split,
     notes = {n for group in run.contexts for trajectory in group for c in trajectory if c for n in c.notes}
     assert notes == {f"judge failed ({server.url}/chat/completions: HTTP 404: " '{"error": "no such route"}); '
                      "the raw trajectory is used"}
+
+
+def test_the_command_line_prints_the_judge_failures(local_endpoint, small_split, tmp_path):
+    import subprocess
+    import sys
+
+    server = local_endpoint((404, "{}"))
+    done = subprocess.run([sys.executable, "-m", "serl_bench", "feedback", "--feedback", "current_trajectory",
+                           "--tasks", "1", "--group-size", "2", "--policy", "expert", "--env-arg", "games_per_type=2",
+                           "--judge-url", server.url, "--judge-model", "m", "--out", str(tmp_path / "c.jsonl"),
+                           "--no-progress"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "judge: 0 of 2 trajectories condensed, 2 failed (their raw trajectory used), 2 requests" in done.stdout

@@ -218,3 +218,19 @@ def test_webshop_runs_replay(webshop_run, tmp_path):
     _rewrite(forged, lambda row: row.update(won=True, score=1.0, truncated=False))
     with pytest.raises(SubmissionError, match=f"episode {first} does not replay: the log says won true"):
         submit(forged, tmp_path / "board")
+
+
+def test_the_command_line_refuses_a_fabricated_log_in_one_line_and_takes_no_replay(run_copy, tmp_path):
+    import subprocess
+    import sys
+
+    run = run_copy("random")
+    first = _lost(run)[0]
+    _rewrite(run, lambda row: row.update(won=True, score=1.0, truncated=False))
+    cmd = [sys.executable, "-m", "serl_bench", "leaderboard", "submit", str(run), "--board", str(tmp_path / "b")]
+    refused = subprocess.run(cmd, capture_output=True, text=True)
+    assert refused.returncode == 2 and refused.stderr.count("\n") == 1, refused.stderr
+    assert refused.stderr.startswith("serl-bench: error: ") and f"episode {first} does not replay" in refused.stderr
+    accepted = subprocess.run(cmd + ["--no-replay"], capture_output=True, text=True)
+    assert accepted.returncode == 0 and "accepted UNVERIFIED (--no-replay)" in accepted.stdout, accepted.stderr
+    assert "**unverified**" in (tmp_path / "b" / "README.md").read_text()
