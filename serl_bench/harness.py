@@ -12,6 +12,7 @@ its own: a resumed run and an uninterrupted one write the same episode log.
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
@@ -19,11 +20,11 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import gymnasium as gym
-from pydantic import Field
+from pydantic import Field, TypeAdapter, ValidationError
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 from .envs import env_entry
-from .errors import ConfigError
+from .errors import ConfigError, RunDirError
 from .methods import Agent, build_method, get_method
 from .options import option
 from .results import (
@@ -57,6 +58,18 @@ class EvalConfig:
     batch: int = option("episodes played at once, each on its own env (LLM agents generate for them in one batch); "
                         "the episodes are the same whatever the batch", default=1)
 
+    def check(self) -> None:
+        """Every value in range, or a one-line `ConfigError` (before anything is built or written)."""
+        for name, low in (("episodes", 1), ("max_steps", 1), ("batch", 1), ("seed", 0)):
+            value = getattr(self, name)
+            if value is None and name in ("episodes", "max_steps"):
+                continue
+            if not isinstance(value, int) or isinstance(value, bool) or value < low:
+                raise ConfigError(f"--{name.replace('_', '-')} must be at least {low} (a whole number), got {value!r}")
+        for name in ("method_args", "env_args"):
+            if not isinstance(getattr(self, name), dict):
+                raise ConfigError(f"{name} must be a dict of keyword arguments, got {getattr(self, name)!r}")
+
 
 @pydantic_dataclass(frozen=True)
 class EpisodeRecord:
@@ -76,6 +89,9 @@ class EpisodeRecord:
     trials: Annotated[int, Field(ge=1)] = 1  #: attempts made (methods such as Reflexion try a task several times)
 
 
+_EPISODE = TypeAdapter(EpisodeRecord)
+
+
 @dataclass(frozen=True)
 class RunResult:
     path: Path
@@ -87,12 +103,9 @@ def evaluate(config: EvalConfig, *, out: str | Path | None = None, resume: bool 
     """Evaluate ``config.method`` and write the run directory (``out``, default ``runs/<run_id>``)."""
     entry = env_entry(config.env)
     get_method(config.method)  # unknown names fail before any work
-    if config.episodes is not None and config.episodes < 1:
-        raise ConfigError(f"--episodes must be at least 1, got {config.episodes}")
+    config.check()
     if config.max_steps is None:
         config = replace(config, max_steps=entry.max_steps)
-    if config.max_steps < 1:
-        raise ConfigError(f"--max-steps must be at least 1, got {config.max_steps}")
     if out is not None:
         RunDir(out).check_available(resume=resume)
     split = config.split or entry.default_split
@@ -104,8 +117,6 @@ def evaluate(config: EvalConfig, *, out: str | Path | None = None, resume: bool 
         raise ConfigError(f"{config.method} is a training method: train it with `serl-bench run --method "
                           f"{config.method}`, then evaluate the checkpoint with --method react --model "
                           "<run>/checkpoints/last/model")
-    if config.batch < 1:
-        raise ConfigError(f"--batch must be at least 1, got {config.batch}")
     envs = [make_env(entry, split, max_steps=config.max_steps, env_args=config.env_args, progress=progress)]
     try:
         envs += [make_env(entry, split, max_steps=config.max_steps, env_args=config.env_args, progress=False)
@@ -126,16 +137,15 @@ def _run(config: EvalConfig, env_name: str, split: str, envs: list[gym.Env], age
                 "method_args": method_args}
     out = Path(out) if out else new_run_path(f"{config.method}-{env_name}-{time.strftime('%Y%m%d-%H%M%S')}")
     run_id = out.name
-    run = RunDir.open(out, resolved, resume=resume)
-    play_into(run, envs, agents, eval_episodes(task_ids, n_episodes, config.seed), max_steps=config.max_steps,
-              progress=progress, desc=f"eval {config.method} on {env_name}/{split}")
-    record = results_record(run, run_id, method=config.method, method_args=method_args, env=env_name, split=split,
-                            split_source=env.unwrapped.split.source,
-                            split_fingerprint=env.unwrapped.split.fingerprint, seeds=[config.seed],
-                            protocol=protocol_of(agent, episodes=n_episodes, seed=config.seed,
-                                                 max_steps=config.max_steps),
-                            model=model_record(getattr(agent, "model_info", None)))
-    run.write_results(record.to_json())
+    protocol = protocol_of(agent, episodes=n_episodes, seed=config.seed, max_steps=config.max_steps)
+    with RunDir.open(out, resolved, resume=resume) as run:
+        play_into(run, envs, agents, eval_episodes(task_ids, n_episodes, config.seed), max_steps=config.max_steps,
+                  progress=progress, desc=f"eval {config.method} on {env_name}/{split}")
+        record = results_record(run, run_id, method=config.method, method_args=method_args, env=env_name,
+                                split=split, split_source=env.unwrapped.split.source,
+                                split_fingerprint=env.unwrapped.split.fingerprint, seeds=[config.seed],
+                                protocol=protocol, model=model_record(getattr(agent, "model_info", None)))
+        run.write_results(record.to_json())
     return RunResult(path=run.path, record=record)
 
 
@@ -148,7 +158,13 @@ def play_into(run: RunDir, envs: list[gym.Env], agents: list[Agent], episodes: l
               max_steps: int, progress: bool, desc: str, policy: str | None = None) -> None:
     """Play the episodes the run's log lacks (``agents[i % len(agents)]`` plays episode ``i``) and append each
     one's record as it finishes, in episode order, so a resumed run writes the log an uninterrupted one does."""
-    done = {r["episode"] for r in run.read_episodes()}
+    done: set[int] = set()
+    for number, record in enumerate(logged_episodes(run), 1):
+        if record.episode in done or record.episode >= len(episodes):
+            why = "repeats an episode" if record.episode in done else f"is beyond the run's {len(episodes)} episodes"
+            raise RunDirError(f"{run.episodes_path}:{number} {why} (episode {record.episode}); the log is damaged, "
+                              "so this run cannot be resumed (choose a new --out, or delete that line)")
+        done.add(record.episode)
     todo = [i for i in range(len(episodes)) if i not in done]
     bar = _episode_bar(progress, len(episodes), len(done), desc)
     finished: dict[int, EpisodeRecord] = {}
@@ -173,6 +189,21 @@ def play_into(run: RunDir, envs: list[gym.Env], agents: list[Agent], episodes: l
     finally:
         if bar is not None:
             bar.close()
+
+
+def logged_episodes(run: RunDir) -> list[EpisodeRecord]:
+    """The run's episode log, each line checked as an `EpisodeRecord`: a damaged line is named, never adopted."""
+    records = []
+    for number, value in enumerate(run.read_episodes(), 1):
+        try:
+            records.append(_EPISODE.validate_json(json.dumps(value), strict=True))
+        except ValidationError as exc:
+            error = exc.errors(include_url=False)[0]
+            field = ".".join(str(p) for p in error["loc"]) or "(record)"
+            raise RunDirError(f"{run.episodes_path}:{number} is not an episode record ({field}: {error['msg']}); the "
+                              "log is damaged, so this run cannot be resumed (choose a new --out, or delete that "
+                              "line)") from None
+    return records
 
 
 def _episode_bar(progress: bool, total: int, initial: int, desc: str):

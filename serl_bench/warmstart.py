@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
-from .paths import cache_dir
+from .paths import cache_dir, writing_cache
 from .results import canonical_json
 
 
@@ -83,8 +83,10 @@ def ensure_warm_start(name: str, *, progress: bool = True) -> Path:
     model = run / "checkpoints" / "last" / "model"
     if (model / "serl_bench_origin.json").is_file() and _built(model):
         return model
-    run.parent.mkdir(parents=True, exist_ok=True)
-    with open(run.with_suffix(".lock"), "w") as lock:
+    with writing_cache(f"the warm start {name}"):
+        run.parent.mkdir(parents=True, exist_ok=True)
+        lock = open(run.with_suffix(".lock"), "w")
+    with lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # another process building it: wait, then use its result
         if not _built(model):
             _build(name, run, progress)

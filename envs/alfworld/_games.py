@@ -30,8 +30,8 @@ from pathlib import Path
 import alfworld.gen.constants as C
 from alfworld.info import ALFRED_PDDL_PATH, ALFRED_TWL2_PATH
 
-from serl_bench.errors import DataNotFoundError, GameFileError, UnknownNameError
-from serl_bench.paths import cache_dir
+from serl_bench.errors import ConfigError, DataNotFoundError, GameFileError, UnknownNameError
+from serl_bench.paths import cache_dir, writing_cache
 
 from .._split import Split
 from . import _engine, _procgen
@@ -50,7 +50,8 @@ def load_split(name: str, *, games_per_type: int | None = None, data_path: str |
                progress: Callable[[int, int], None] | None = None) -> Split:
     """Resolve a split name (or a path to user games) to a `Split`."""
     if name in PROCGEN_SEED_START:
-        return procgen_split(name, games_per_type or DEFAULT_GAMES_PER_TYPE[name], progress=progress)
+        return procgen_split(name, DEFAULT_GAMES_PER_TYPE[name] if games_per_type is None else games_per_type,
+                             progress=progress)
     if name in OFFICIAL_SPLITS:
         return official_split(name, data_path)
     if os.path.exists(name):
@@ -161,8 +162,11 @@ def procgen_split(name: str, games_per_type: int, *, progress: Callable[[int, in
     Seeds are tried in order and a game is accepted when the expert solves it, so the split is a pure
     function of ``(name, games_per_type)``; ``manifest.json`` remembers which seeds were accepted.
     """
+    if not isinstance(games_per_type, int) or isinstance(games_per_type, bool) or games_per_type < 1:
+        raise ConfigError(f"games_per_type must be at least 1 (a whole number), got {games_per_type!r}")
     root = cache_dir() / "alfworld" / f"procgen-v{_procgen.GENERATOR_VERSION}" / name
-    root.mkdir(parents=True, exist_ok=True)
+    with writing_cache("ALFWorld games"):
+        root.mkdir(parents=True, exist_ok=True)
     manifest_path = root / "manifest.json"
     manifest = _engine.read_json(manifest_path) if manifest_path.exists() else {}
     entries = {t: manifest.setdefault("task_types", {}).setdefault(
@@ -171,12 +175,14 @@ def procgen_split(name: str, games_per_type: int, *, progress: Callable[[int, in
     missing = [(t, _seed_of(n), str(root)) for t, e in entries.items() for n in e["accepted"][:games_per_type]
                if not (root / n / "game.tw-pddl").exists()]
     total = len(missing) + sum(max(0, games_per_type - len(e["accepted"])) for e in entries.values())
-    if total:
-        with _mapper(min(workers or os.cpu_count() or 1, 4, total)) as run:
-            list(run(_try_seed, missing))
-            _fill(entries, games_per_type, name, run, str(root), manifest_path, manifest,
-                  lambda done: progress and progress(len(missing) + done, total))
-    _write_manifest(manifest_path, manifest)
+    if total or manifest.get("generator_version") != _procgen.GENERATOR_VERSION:
+        with writing_cache("ALFWorld games"):
+            if total:
+                with _mapper(min(workers or os.cpu_count() or 1, 4, total)) as run:
+                    list(run(_try_seed, missing))
+                    _fill(entries, games_per_type, name, run, str(root), manifest_path, manifest,
+                          lambda done: progress and progress(len(missing) + done, total))
+            _write_manifest(manifest_path, manifest)
     # Round-robin over task types, so that the first k games of a split cover every type evenly.
     games = [Game(task_id=entries[t]["accepted"][i], task_type=t,
                   path=str(root / entries[t]["accepted"][i] / "game.tw-pddl"))
@@ -213,8 +219,11 @@ def _seed_of(game_name: str) -> int:
 def _write_manifest(path: Path, manifest: dict) -> None:
     manifest["generator_version"] = _procgen.GENERATOR_VERSION
     tmp = path.with_suffix(f".tmp{os.getpid()}")
-    tmp.write_text(json.dumps(manifest, indent=1, sort_keys=True))
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(json.dumps(manifest, indent=1, sort_keys=True))
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 # ------------------------------------------------------------------------------------------- official
@@ -313,7 +322,8 @@ def import_problem(problem: str, traj_data: dict, task_id: str, origin: Path, ta
         if task_type not in TASK_TYPES:
             raise GameFileError(f"{origin}: task_type {task_type!r} is not one of {', '.join(TASK_TYPES)}")
         task_desc = task_desc or _procgen.describe_task(task_type, traj_data["pddl_params"], random.Random(digest))
-        write_game(folder, problem, traj_data, task_desc, None)
+        with writing_cache("an imported ALFWorld game"):
+            write_game(folder, problem, traj_data, task_desc, None)
     return Game(task_id=task_id, path=str(folder / "game.tw-pddl"), task_type=task_type)
 
 

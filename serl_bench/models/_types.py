@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+from serl_bench.errors import ConfigError
 
 Message = dict[str, str]  # {"role": "system" | "user" | "assistant", "content": ...}
 
@@ -18,6 +21,18 @@ class SamplingParams:
     max_new_tokens: int = 256
     seed: int | None = None  #: per-call seed where the backend supports one
     stop: tuple[str, ...] = ()  #: generation ends after any of these strings
+
+    def __post_init__(self) -> None:
+        def number(value: Any) -> bool:
+            return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+        if not number(self.temperature) or self.temperature < 0:
+            raise ConfigError(f"temperature must be a finite number of at least 0 (0: greedy), got "
+                              f"{self.temperature!r}")
+        if not number(self.top_p) or not 0 < self.top_p <= 1:
+            raise ConfigError(f"top_p must be in (0, 1], got {self.top_p!r}")
+        if not isinstance(self.max_new_tokens, int) or isinstance(self.max_new_tokens, bool) or self.max_new_tokens < 1:
+            raise ConfigError(f"max_new_tokens must be at least 1 (a whole number), got {self.max_new_tokens!r}")
 
 
 @dataclass(frozen=True)

@@ -16,13 +16,14 @@ lowered).
 from __future__ import annotations
 
 import dataclasses
+import math
 import typing
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
 from serl_bench.agents import PromptStyle
-from serl_bench.errors import UnknownNameError
+from serl_bench.errors import ConfigError, UnknownNameError
 from serl_bench.feedback import Granularity
 from serl_bench.options import option
 
@@ -123,6 +124,40 @@ class TrainConfig:
                 if value not in kind._value2member_map_:
                     raise UnknownNameError(f.name.replace("_", " "), str(value), [m.value for m in kind])
                 object.__setattr__(self, f.name, kind(value))
+
+    def check(self) -> None:
+        """Every value in range, or a one-line `ConfigError` (before anything is built or written)."""
+        for name, low in _AT_LEAST.items():
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < low:
+                raise ConfigError(f"--{_flag(name)} must be at least {low} (a whole number), got {value!r}")
+        for name, low in _AT_LEAST_REAL.items():
+            value = getattr(self, name)
+            number = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+            if not number or value < low:
+                bound = f" of at least {low}" if math.isfinite(low) else ""
+                raise ConfigError(f"--{_flag(name)} must be a finite number{bound}, got {value!r}")
+        if self.lr <= 0:
+            raise ConfigError(f"--lr must be above 0, got {self.lr!r}")
+        if not 0 < self.ppo_clip < 1:
+            raise ConfigError(f"--ppo-clip must be in (0, 1), got {self.ppo_clip!r}")
+        if self.dual_clip and self.dual_clip <= 1:
+            raise ConfigError(f"--dual-clip must be above 1 (or 0: off), got {self.dual_clip!r}")
+        for name in ("method_args", "env_args", "eval_env_args", "feedback_args"):
+            if not isinstance(getattr(self, name), dict):
+                raise ConfigError(f"{name} must be a dict of keyword arguments, got {getattr(self, name)!r}")
+
+
+#: whole-number settings and their least value
+_AT_LEAST = {"updates": 1, "tasks_per_update": 1, "group_size": 1, "max_steps": 1, "max_new_tokens": 1, "epochs": 1,
+             "minibatch": 1, "micro_batch": 1, "eval_episodes": 1, "eval_batch": 1, "history": 0, "train_layers": 0,
+             "teacher_prompt_tokens": 0, "eval_every": 0, "checkpoint_every": 0, "seed": 0, "eval_seed": 0}
+#: real-valued settings and their least value (every one finite)
+_AT_LEAST_REAL = {"temperature": 0.0, "eval_temperature": 0.0, "lr": float("-inf"), "weight_decay": 0.0,
+                  "ppo_clip": float("-inf"), "dual_clip": 0.0, "entropy_coef": float("-inf"), "max_grad_norm": 0.0}
+
+def _flag(name: str) -> str:
+    return name.replace("_", "-")
 
 
 @dataclass(frozen=True)

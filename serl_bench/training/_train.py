@@ -17,7 +17,7 @@ from typing import Any
 from serl_bench.errors import ConfigError
 from serl_bench.harness import protocol_of, results_record
 from serl_bench.methods import build_method, get_method
-from serl_bench.models import weights_sha256
+from serl_bench.models import resolve_model, weights_sha256
 from serl_bench.results import ResultsRecord
 from serl_bench.rundir import RunDir, new_run_path
 
@@ -41,29 +41,31 @@ def train(config: TrainConfig, *, out: str | Path | None = None, resume: bool = 
 
         name = f"default-sft-{env_entry(config.env).name}"
         config = dataclasses.replace(config, model=name if is_warm_start(name) else "default")
-    _check(config)
+    get_method(config.method)
+    config.check()
     method, method_args = build_method(config.method, **config.method_args)
     if not isinstance(method, TrainingMethod):
         raise ConfigError(f"{config.method} is not a training method: evaluate it with `serl-bench eval --method "
                           f"{config.method}`")
     if out is not None:
         RunDir(out).check_available(resume=resume)
+    resolve_model(config.model)  # a model that cannot be loaded fails before the run directory is written
     out = Path(out) if out else new_run_path(f"{config.method}-{config.env}-{time.strftime('%Y%m%d-%H%M%S')}")
     resolved = {"command": "run", **dataclasses.asdict(config), "method_args": method_args}
-    run = RunDir.open(out, resolved, resume=resume)
-    from ._trainer import Trainer
+    with RunDir.open(out, resolved, resume=resume) as run:
+        from ._trainer import Trainer
 
-    if config.eval_before:
-        evaluate_start(config, run.path / "start", progress=progress)
-    started = time.time()
-    trainer = Trainer(config, method, run, progress=progress)
-    try:
-        start = trainer.load() if resume and trainer.checkpoint_dir.exists() else 0
-        run.trim_metrics(start)
-        _loop(trainer, start)
-        record = _finish(trainer, out.name, method_args, started)
-    finally:
-        trainer.close()
+        if config.eval_before:
+            evaluate_start(config, run.path / "start", progress=progress)
+        started = time.time()
+        trainer = Trainer(config, method, run, progress=progress)
+        try:
+            start = trainer.load() if resume and trainer.checkpoint_dir.exists() else 0
+            run.trim_metrics(start)
+            _loop(trainer, start)
+            record = _finish(trainer, out.name, method_args, started)
+        finally:
+            trainer.close()
     return TrainResult(path=run.path, record=record)
 
 
@@ -130,8 +132,8 @@ def _trained_model(trainer: Any) -> dict[str, Any]:
 def _loop_settings(config: TrainConfig) -> dict[str, Any]:
     """The loop's settings worth seeing beside the budget (config.json holds all of them)."""
     keep = ("split", "tasks_per_update", "group_size", "max_steps", "max_new_tokens", "temperature", "history",
-            "lr", "weight_decay", "epochs", "train_layers", "drop_zero_advantage", "minibatch", "ppo_clip", "dual_clip", "entropy_coef", "max_grad_norm",
-            "seed", "profile")
+            "lr", "weight_decay", "epochs", "train_layers", "drop_zero_advantage", "minibatch", "ppo_clip", "dual_clip",
+            "entropy_coef", "max_grad_norm", "seed", "profile")
     return {k: getattr(config, k) for k in keep}
 
 
@@ -154,16 +156,3 @@ def evaluate_start(config: TrainConfig, out: Path, *, progress: bool = True) -> 
         method_args={"temperature": config.eval_temperature, "history": config.history, "prompt": str(config.prompt),
                      "max_new_tokens": config.max_new_tokens, "dtype": dtype})
     return evaluate(eval_config, out=out, resume=out.exists(), progress=progress).record
-
-
-def _check(config: TrainConfig) -> None:
-    get_method(config.method)
-    positive = ("updates", "tasks_per_update", "group_size", "max_steps", "max_new_tokens", "epochs", "minibatch",
-                "micro_batch", "eval_episodes", "eval_batch")
-    for name in positive:
-        if getattr(config, name) < 1:
-            raise ConfigError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(config, name)}")
-    if config.lr <= 0 or not 0 < config.ppo_clip < 1:
-        raise ConfigError("--lr must be > 0 and --ppo-clip in (0, 1)")
-    if config.dual_clip and config.dual_clip <= 1:
-        raise ConfigError(f"--dual-clip must be above 1 (or 0: off), got {config.dual_clip}")
