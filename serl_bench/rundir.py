@@ -202,6 +202,8 @@ def _read_log(path: Path, key: str) -> list[dict[str, Any]]:
     last line is cut off (the file is repaired); any other damaged line is an error naming file and line."""
     if not path.exists():
         return []
+    if not path.is_file():
+        raise RunDirError(f"{path} is not a regular file, so this run cannot be resumed; choose a new --out")
     data = path.read_bytes()
     complete = data[: data.rfind(b"\n") + 1]
     if len(complete) != len(data):

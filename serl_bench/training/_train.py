@@ -53,17 +53,19 @@ def train(config: TrainConfig, *, out: str | Path | None = None, resume: bool = 
     out = Path(out) if out else new_run_path(f"{config.method}-{config.env}-{time.strftime('%Y%m%d-%H%M%S')}")
     resolved = {"command": "run", **dataclasses.asdict(config), "method_args": method_args}
     with RunDir.open(out, resolved, resume=resume) as run:
-        from ._trainer import Trainer
+        from ._trainer import Trainer, recover_checkpoints
 
+        recover_checkpoints(run.path / "checkpoints")
         if config.eval_before:
             evaluate_start(config, run.path / "start", progress=progress)
-        started = time.time()
+        started = time.time()  # the segment's clock starts before the model loads
         trainer = Trainer(config, method, run, progress=progress)
+        trainer.segment_started = started
         try:
             start = trainer.load() if resume and trainer.checkpoint_dir.exists() else 0
             run.trim_metrics(start)
             _loop(trainer, start)
-            record = _finish(trainer, out.name, method_args, started)
+            record = _finish(trainer, out.name, method_args)
         finally:
             trainer.close()
     return TrainResult(path=run.path, record=record)
@@ -99,13 +101,12 @@ def _loop(trainer: Any, start: int) -> None:
         bar.close()
 
 
-def _finish(trainer: Any, run_id: str, method_args: dict[str, Any], started: float) -> ResultsRecord:
+def _finish(trainer: Any, run_id: str, method_args: dict[str, Any]) -> ResultsRecord:
     """Evaluate the trained policy into the episode log and write the results record."""
     c, run = trainer.config, trainer.run
     if run.results_path.exists() and run.episodes_path.exists():  # a finished run, resumed: evaluate afresh
         run.episodes_path.unlink()  # (a final evaluation that was cut short continues where it stopped)
     trainer.evaluate_into(run)
-    trainer.totals["wall_clock_s"] += time.time() - started
     split = trainer.eval_envs[0].unwrapped.split
     record = results_record(
         run, run_id, method=c.method, method_args=method_args, env=trainer.entry.name, split=trainer.eval_split,
@@ -114,7 +115,7 @@ def _finish(trainer: Any, run_id: str, method_args: dict[str, Any], started: flo
                              max_steps=c.max_steps),
         model=_trained_model(trainer), feedback=trainer.spec.as_record() if trainer.spec else None,
         training={"updates": c.updates, "rollouts": trainer.totals["rollouts"], "tokens": trainer.totals["tokens"],
-                  "wall_clock_s": round(trainer.totals["wall_clock_s"], 1), "device": trainer.device,
+                  "wall_clock_s": round(trainer.elapsed(), 1), "device": trainer.device,
                   "start_model": trainer.start_origin, "settings": _loop_settings(c)})
     run.write_results(record.to_json())
     return record

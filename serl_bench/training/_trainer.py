@@ -13,6 +13,7 @@ import json
 import os
 import random
 import shutil
+import time
 from pathlib import Path
 from typing import Any
 
@@ -75,7 +76,8 @@ class Trainer:
                      for _ in range(config.tasks_per_update * config.group_size)]
         self.agents = [self._agent(config.temperature) for _ in self.envs]
         self.task_rng = random.Random(config.seed)
-        self.totals = {"rollouts": 0, "tokens": 0, "wall_clock_s": 0.0}
+        self.totals = {"rollouts": 0, "tokens": 0, "wall_clock_s": 0.0}  #: wall clock of the segments before this
+        self.segment_started = time.time()  #: when this process's segment of the run began
         self._eval_envs: list[Any] = []
 
     # ------------------------------------------------------------------------------------------- setup
@@ -180,25 +182,45 @@ class Trainer:
         return self.run.path / "checkpoints" / "last"
 
     def save(self, update: int) -> None:
-        """Write the checkpoint of ``update`` atomically (model, tokenizer, optimizer, teacher, counters)."""
-        staging = self.run.path / "checkpoints" / f".staging-{os.getpid()}"
+        """Write the checkpoint of ``update`` atomically (model, tokenizer, optimizer, teacher, counters). The
+        counters hold the run's wall clock so far, so a resumed run adds its own segment to it."""
+        staging = self.run.path / "checkpoints" / f"{STAGING_PREFIX}{os.getpid()}"
         shutil.rmtree(staging, ignore_errors=True)
+        try:
+            self._write_checkpoint(staging, update)
+            old = self.checkpoint_dir.with_name(PREVIOUS)
+            shutil.rmtree(old, ignore_errors=True)
+            if self.checkpoint_dir.exists():
+                os.replace(self.checkpoint_dir, old)
+            os.replace(staging, self.checkpoint_dir)
+            shutil.rmtree(old, ignore_errors=True)
+        except Exception as exc:
+            if not _write_failure(exc):
+                raise
+            recover_checkpoints(staging.parent)
+            reason = getattr(exc, "strerror", None) or str(exc).strip().splitlines()[0][:160]
+            raise RunDirError(f"cannot write the checkpoint of update {update} in {self.run.path / 'checkpoints'}: "
+                              f"{reason}; the last checkpoint and the logs are kept (continue with --resume --out "
+                              f"{self.run.path})") from None
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+
+    def _write_checkpoint(self, staging: Path, update: int) -> None:
         self.model.save_pretrained(staging / "model")
         self.tokenizer.save_pretrained(staging / "model")
         (staging / "model" / PROVENANCE_FILE).write_text(json.dumps(self.origin_record(), indent=2) + "\n")
         learner = self.learner
         if learner.teacher is not None and not _same_weights(learner.teacher, self.model):
             learner.teacher.save_pretrained(staging / "teacher")  # else it is the policy: not stored twice
+        totals = {**self.totals, "wall_clock_s": self.elapsed()}
         torch.save({"optimizer": learner.optimizer.state_dict(), "update": update,
                     "value_head": learner.value_head.state_dict() if learner.value_head else None,
                     "teacher_synced_at": learner.teacher_synced_at, "task_rng": self.task_rng.getstate(),
-                    "torch_rng": torch.get_rng_state(), "totals": self.totals}, staging / "state.pt")
-        old = self.checkpoint_dir.with_name(".previous")
-        shutil.rmtree(old, ignore_errors=True)
-        if self.checkpoint_dir.exists():
-            os.replace(self.checkpoint_dir, old)
-        os.replace(staging, self.checkpoint_dir)
-        shutil.rmtree(old, ignore_errors=True)
+                    "torch_rng": torch.get_rng_state(), "totals": totals}, staging / "state.pt")
+
+    def elapsed(self) -> float:
+        """Seconds of wall clock the run has taken so far, over every segment of it."""
+        return self.totals["wall_clock_s"] + time.time() - self.segment_started
 
     def origin_record(self) -> dict[str, Any]:
         """What this run's checkpoints say about themselves (read back by `serl_bench.models.model_origin`)."""
@@ -231,7 +253,7 @@ class Trainer:
         learner.teacher_synced_at = state["teacher_synced_at"]
         self.task_rng.setstate(state["task_rng"])
         torch.set_rng_state(state["torch_rng"])
-        self.totals = state["totals"]
+        self.totals = {**self.totals, **state["totals"]}  # wall_clock_s: the segments before this one
         if hasattr(self.backend, "update_weights"):
             self.backend.update_weights(self.model.named_parameters())
         return int(state["update"]) + 1
@@ -239,6 +261,26 @@ class Trainer:
     def close(self) -> None:
         for env in self.envs + self._eval_envs:
             env.close()
+
+
+STAGING_PREFIX = ".staging-"  #: a checkpoint being written (``.staging-<pid>``)
+PREVIOUS = ".previous"  #: the checkpoint being replaced, while the new one moves in
+
+
+def recover_checkpoints(folder: Path) -> None:
+    """Undo what a process killed while checkpointing left in ``folder`` (the caller holds the run's lock, so no
+    other process is writing there): half-written staging folders are removed, and a checkpoint that was being
+    replaced when the process died is put back where it was."""
+    if not folder.is_dir():
+        return
+    for staging in folder.glob(f"{STAGING_PREFIX}*"):
+        shutil.rmtree(staging, ignore_errors=True)
+    previous, last = folder / PREVIOUS, folder / "last"
+    if previous.is_dir():
+        if last.exists():
+            shutil.rmtree(previous, ignore_errors=True)
+        else:
+            os.replace(previous, last)
 
 
 def load_state(path: Path, device: str) -> dict[str, Any]:
@@ -257,6 +299,14 @@ def load_state(path: Path, device: str) -> dict[str, Any]:
         raise RunDirError(f"{path} is not a checkpoint state serl-bench wrote (no update counter); it cannot be "
                           "resumed from")
     return state
+
+
+def _write_failure(exc: Exception) -> bool:
+    """Whether saving failed for want of room or rights: an OSError, or the same wrapped by torch's and
+    safetensors' writers (which raise their own types, saying so in the message)."""
+    text = str(exc)
+    return isinstance(exc, OSError) or any(sign in text for sign in (
+        "No space left", "StorageFull", "os error 28", "file write failed", "Permission denied", "Read-only"))
 
 
 def _same_weights(a: Any, b: Any) -> bool:
