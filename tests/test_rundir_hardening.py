@@ -168,3 +168,29 @@ def test_a_new_run_that_fails_before_any_work_leaves_nothing(tmp_path):
         run.append_episode({"episode": 0})
         raise ConfigError("later")
     assert (tmp_path / "mine" / "config.json").exists()  # a run that did work is never discarded
+
+
+def test_a_disk_that_fills_up_mid_eval_is_one_line_and_the_run_resumes(tmp_path, small_split):
+    import shutil
+
+    from tests.filesystems import small_filesystem
+
+    def eval_(out, *extra):
+        return subprocess.run([sys.executable, "-m", "serl_bench", "eval", "--method", "random", "--episodes", "12",
+                               "--env-arg", "games_per_type=2", "--no-progress", "--out", str(out), *extra],
+                              capture_output=True, text=True, timeout=600)
+
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    with small_filesystem(disk, "16k"):  # room for the config and a few episodes
+        full = eval_(disk / "run")
+        copy = shutil.copytree(disk / "run", tmp_path / "run")
+    assert full.returncode == 2 and len(full.stderr.strip().splitlines()) == 1, full.stderr
+    assert "No space left on device; everything written before is kept" in full.stderr
+    kept = [json.loads(line) for line in (copy / "episodes.jsonl").read_bytes().split(b"\n")[:-1]]  # whole lines
+    assert 0 < len(kept) < 12 and not (copy / "results.json").exists()
+    resumed = eval_(copy, "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    episodes = [json.loads(line) for line in (copy / "episodes.jsonl").read_text().splitlines()]
+    assert [e["episode"] for e in episodes] == list(range(12)) and episodes[: len(kept)] == kept
+    assert not [p.name for p in copy.iterdir() if p.name.startswith(".")]
