@@ -194,3 +194,25 @@ def test_a_disk_that_fills_up_mid_eval_is_one_line_and_the_run_resumes(tmp_path,
     episodes = [json.loads(line) for line in (copy / "episodes.jsonl").read_text().splitlines()]
     assert [e["episode"] for e in episodes] == list(range(12)) and episodes[: len(kept)] == kept
     assert not [p.name for p in copy.iterdir() if p.name.startswith(".")]
+
+
+EPISODE = {"episode": 0, "task_id": "t0", "task_type": "pick", "seed": 0, "steps": 1, "won": False, "score": 0.0,
+           "total_reward": 0.0, "truncated": False, "actions": ["look"], "error": None, "trials": 1}
+
+
+@pytest.mark.parametrize("lines, problem", [
+    ([{**EPISODE, "won": "yes"}], "episodes.jsonl:1 is not an episode record \\(won: "),
+    ([{k: v for k, v in EPISODE.items() if k != "task_id"}], "episodes.jsonl:1 is not an episode record \\(task_id"),
+    ([{**EPISODE, "score": 2.0}], "episodes.jsonl:1 is not an episode record \\(score: "),
+    ([EPISODE, EPISODE], "episodes.jsonl:2 repeats an episode \\(episode 0\\)"),
+    ([{**EPISODE, "episode": 7}], "episodes.jsonl:1 is beyond the run's 2 episodes \\(episode 7\\)"),
+])
+def test_an_episode_log_being_resumed_is_checked_line_by_line(tmp_path, lines, problem):
+    from serl_bench.harness import play_into
+    from serl_bench.rollouts import EpisodeSpec
+
+    run = RunDir.open(tmp_path / "r", CONFIG, resume=False)
+    run.episodes_path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    with pytest.raises(RunDirError, match=problem) as info:
+        play_into(run, [], [], [EpisodeSpec("t0", 0), EpisodeSpec("t1", 1)], max_steps=1, progress=False, desc="")
+    assert "cannot be resumed" in one_line(info)
