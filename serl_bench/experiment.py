@@ -262,7 +262,8 @@ def _train_run(grid: Plan, base: Any, arm: Arm, seed: int, panel: int, path: Pat
     from .training import train
 
     changes: dict[str, Any] = {"method": arm.method, "method_args": dict(arm.method_args), "seed": seed,
-                               "model": grid.config.warm_start, "eval_episodes": panel, **arm.train}
+                               "model": grid.config.warm_start, "eval_episodes": panel, **arm.train,
+                               "eval_before": False}  # the experiment evaluates the warm start once, not per run
     if arm.feedback:
         changes["feedback"] = arm.feedback
     if arm.granularity:

@@ -59,6 +59,7 @@ def test_an_experiment_runs_resumes_and_summarizes(tmp_path, small_split, random
     summary = run_experiment(config, out=out, progress=False)
     assert {p.name for p in out.iterdir()} >= {"start", "grpo-s0", "serl-s0", "summary.md", "summary.json",
                                                "curves.png", "experiment.json"}
+    assert not (out / "grpo-s0" / "start").exists()  # the warm start is evaluated once, not once per run
     data = json.loads((out / "summary.json").read_text())
     assert data["start"]["episodes"] == 2 and [a["arm"] for a in data["arms"]] == ["grpo", "serl"]
     assert data["arms"][1]["p_vs_grpo"] is not None and 0.0 <= data["arms"][0]["p_vs_start"] <= 1.0
