@@ -265,3 +265,12 @@ def local_endpoint():
     yield make
     for endpoint in made:
         endpoint.close()
+
+
+def assert_one_line_error(result, *fragments):
+    """A CLI run refused the way every bad input must be: exit 2, one line on stderr, no traceback."""
+    assert result.returncode == 2, result
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]

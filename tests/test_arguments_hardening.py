@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from serl_bench.errors import ConfigError, UnknownNameError
+from tests.conftest import assert_one_line_error
 
 
 def serl_bench(*args, env=None):
@@ -15,12 +16,6 @@ def serl_bench(*args, env=None):
                           env={**os.environ, **(env or {})}, timeout=600)
 
 
-def refused(result, *fragments):
-    assert result.returncode == 2, result
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +55,7 @@ def test_bad_values_are_one_line_and_write_nothing(tmp_path, small_split, tiny_m
     out = tmp_path / "out"
     # before the case's own arguments, which win; a tiny model, so that nothing could build the warm start
     extra = SMALL if args[0] == "eval" else ["--model", str(tiny_model)]
-    refused(serl_bench(args[0], *extra, *args[1:], "--out", str(out)), *fragments)
+    assert_one_line_error(serl_bench(args[0], *extra, *args[1:], "--out", str(out)), *fragments)
     assert not out.exists()
 
 
@@ -75,7 +70,7 @@ def test_a_model_that_cannot_be_loaded_is_one_line_and_writes_nothing(tmp_path, 
                                                                      fragments):
     out = tmp_path / "out"
     args = ["eval", "--method", "react", *SMALL] if command == "eval" else ["run", "--method", "grpo", *TRAIN]
-    refused(serl_bench(*args, "--model", str(bad_models / model), "--out", str(out)), *fragments)
+    assert_one_line_error(serl_bench(*args, "--model", str(bad_models / model), "--out", str(out)), *fragments)
     assert not out.exists()
 
 
@@ -92,7 +87,8 @@ def test_a_cache_that_is_a_file_is_one_line(tmp_path):
     blocker = tmp_path / "cache-file"
     blocker.write_text("x")
     out = tmp_path / "out"
-    refused(serl_bench("eval", "--method", "random", *SMALL, "--out", str(out), env={"SERL_BENCH_CACHE": str(blocker)}),
+    result = serl_bench("eval", "--method", "random", *SMALL, "--out", str(out), env={"SERL_BENCH_CACHE": str(blocker)})
+    assert_one_line_error(result,
             f"cannot write ALFWorld games to the serl-bench cache {blocker}: Not a directory",
             "set SERL_BENCH_CACHE to a writable folder")
     assert not out.exists()
@@ -106,7 +102,7 @@ def test_a_read_only_cache_is_one_line(tmp_path):
         out = tmp_path / "out"
         result = serl_bench("eval", "--method", "random", *SMALL, "--out", str(out),
                             env={"SERL_BENCH_CACHE": str(cache)})
-        refused(result, f"cannot write ALFWorld games to the serl-bench cache {cache}: {reason}")
+        assert_one_line_error(result, f"cannot write ALFWorld games to the serl-bench cache {cache}: {reason}")
         assert not out.exists()
 
     if os.geteuid() == 0:  # root writes to any folder, but not to a read-only filesystem
@@ -126,13 +122,14 @@ def test_a_run_config_that_is_a_list_is_one_line(tmp_path, small_split):
     out = tmp_path / "out"
     out.mkdir()
     (out / "config.json").write_text("[]\n")
-    refused(serl_bench("eval", "--method", "random", *SMALL, "--out", str(out), "--resume"),
+    assert_one_line_error(serl_bench("eval", "--method", "random", *SMALL, "--out", str(out), "--resume"),
             "config.json is not a run configuration (a JSON list, not an object)")
     assert (out / "config.json").read_text() == "[]\n"
 
 
 def test_feedback_out_at_a_folder_is_one_line_before_any_work(tmp_path):
-    refused(serl_bench("feedback", "--env-arg", "games_per_type=2", "--no-progress", "--out", str(tmp_path)),
+    result = serl_bench("feedback", "--env-arg", "games_per_type=2", "--no-progress", "--out", str(tmp_path))
+    assert_one_line_error(result,
             f"--out {tmp_path} is a folder; name a file for the contexts")
     assert list(tmp_path.iterdir()) == []
 

@@ -7,6 +7,8 @@ import sys
 
 import pytest
 
+from tests.conftest import assert_one_line_error
+
 
 def serl_bench(*args, env=None):
     return subprocess.run([sys.executable, "-m", "serl_bench", *args], capture_output=True, text=True,
@@ -39,12 +41,6 @@ def test_eval_writes_a_run_directory(small_split, tmp_path):
     assert resumed.returncode == 0 and len((out / "episodes.jsonl").read_text().splitlines()) == 3
 
 
-def _one_line_error(result, *fragments):
-    assert result.returncode == 2, result
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
 
 
 @pytest.mark.parametrize("args, fragments", [
@@ -58,13 +54,13 @@ def _one_line_error(result, *fragments):
     (["train"], ["invalid choice"]),
 ])
 def test_bad_input_gets_one_line(args, fragments):
-    _one_line_error(serl_bench(*args), *fragments)
+    assert_one_line_error(serl_bench(*args), *fragments)
 
 
 def test_missing_official_data_says_how_to_get_it(tmp_path):
-    _one_line_error(serl_bench("eval", "--method", "random", "--split", "train", env={"ALFWORLD_DATA": ""}),
+    assert_one_line_error(serl_bench("eval", "--method", "random", "--split", "train", env={"ALFWORLD_DATA": ""}),
                     "alfworld-download", "procgen-test")
-    _one_line_error(serl_bench("eval", "--method", "random", "--split", "valid_seen",
+    assert_one_line_error(serl_bench("eval", "--method", "random", "--split", "valid_seen",
                                env={"ALFWORLD_DATA": str(tmp_path / "missing")}),
                     f"no official ALFWorld split at {tmp_path / 'missing'}")
 
@@ -72,7 +68,7 @@ def test_missing_official_data_says_how_to_get_it(tmp_path):
 def test_an_unreadable_game_file_is_named(tmp_path):
     bad = tmp_path / "game.tw-pddl"
     bad.write_text("{truncated")
-    _one_line_error(serl_bench("eval", "--method", "random", "--split", str(bad)), f"cannot read game file {bad}")
+    assert_one_line_error(serl_bench("eval", "--method", "random", "--split", str(bad)), f"cannot read game file {bad}")
 
 
 def test_feedback_writes_every_steps_context(small_split, tmp_path):
@@ -96,4 +92,4 @@ def test_feedback_writes_every_steps_context(small_split, tmp_path):
     (["--policy", "expert,oracle"], ["unknown method 'oracle'"]),
 ])
 def test_feedback_bad_input_gets_one_line(args, fragments):
-    _one_line_error(serl_bench("feedback", *args, "--no-progress"), *fragments)
+    assert_one_line_error(serl_bench("feedback", *args, "--no-progress"), *fragments)
