@@ -400,6 +400,6 @@ def _smooth(values: list[float], window: int = 3) -> list[float]:
 
 
 def _write_json(path: Path, value: Any) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(value, indent=2, sort_keys=True) + "\n")
-    tmp.replace(path)
+    from .rundir import write_atomic
+
+    write_atomic(path, json.dumps(value, indent=2, sort_keys=True) + "\n")

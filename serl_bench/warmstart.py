@@ -125,9 +125,9 @@ def _build(name: str, run: Path, progress: bool) -> None:
         "demonstrations": recipe.updates * recipe.tasks_per_update,
         "split_fingerprint": _train_fingerprint(recipe.env), "build_seconds": round(time.time() - started, 1),
         "sft_run": result.path.name}})
-    tmp = origin_path.with_name(origin_path.name + ".tmp")
-    tmp.write_text(json.dumps(origin, indent=2) + "\n")
-    tmp.replace(origin_path)
+    from .rundir import write_atomic
+
+    write_atomic(origin_path, json.dumps(origin, indent=2) + "\n")
 
 
 def _entry(env: str) -> Any:
