@@ -147,10 +147,6 @@ def freeze_below(model: Any, layers: int) -> None:
     fewer than ``layers`` decoder layers trains whole (the CPU default of 10 still works on a tiny model)."""
     decoder = model.get_decoder()
     blocks = list(decoder.layers)
-    if layers < 0:
-        from serl_bench.errors import ConfigError
-
-        raise ConfigError(f"--train-layers must be 0 (the whole model) or a positive number of layers, got {layers}")
     if layers > len(blocks):
         return
     model.requires_grad_(False)

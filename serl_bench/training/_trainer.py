@@ -54,6 +54,7 @@ class Trainer:
     """Owns the policy, its optimizer, the envs and the run directory of one training run."""
 
     def __init__(self, config: TrainConfig, method: TrainingMethod, run: RunDir, *, progress: bool = True) -> None:
+        config.check()  # the Python API gets the CLI's one-line errors, before a model is loaded
         self.config, self.method, self.run, self.progress = config, method, run, progress
         torch.manual_seed(config.seed)
         self.ref: ModelRef = resolve_model(config.model)

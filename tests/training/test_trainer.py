@@ -211,7 +211,7 @@ def test_train_layers_updates_only_the_top_of_the_model(tmp_path, pair, random_m
     before = {n: p.detach().clone() for n, p in deeper.model.named_parameters()}
     deeper.update(batch, 0)
     assert any(not torch.equal(p, before[n]) for n, p in deeper.model.named_parameters() if "embed" in n)
-    with pytest.raises(ConfigError, match="--train-layers must be 0"):
+    with pytest.raises(ConfigError, match="--train-layers must be at least 0"):
         make_trainer(tmp_path / "bad", "grpo", random_model, train_layers=-1)
 
 
