@@ -7,6 +7,11 @@ len(split)``, seed ``seed + i``; trial ``t`` of an agent that retries: seed ``+ 
 logged actions, and compares what they give (won, score, total reward, steps, truncation, task type) with
 what the log claims. A log rewritten to "won" everywhere, with its figures recomputed, fails here.
 
+The episodes are played by the rollout engine (`serl_bench.rollouts.play_batch`, the one loop that steps
+envs), with an `Agent` that emits the logged actions in order: replay applies the very rules (trials, seeds,
+truncation, errors) the run was played by. A log with actions left over when the engine ends the episode,
+or too few for it, does not replay.
+
 Large runs are replayed by several worker processes (``python -m serl_bench.leaderboard._replay``, fed
 JSON, answering JSON: nothing is pickled), each on its own env; small ones in this process (a worker costs
 a second or two to start). Replay needs only the envs, never the agent or its model.
@@ -21,17 +26,21 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from serl_bench.harness import EpisodeRecord
+from serl_bench.errors import SerlBenchError
+from serl_bench.harness import EpisodeRecord, episode_record
+from serl_bench.methods import Agent, AgentStep
 from serl_bench.results import AnyRecord
+from serl_bench.rollouts import TRIAL_SEED_STRIDE, EpisodeSpec, play_batch
 
 from ._safejson import SubmissionError
 
-TRIAL_SEED_STRIDE = 1_000_003  #: as `serl_bench.rollouts.TRIAL_SEED_STRIDE` (checked by a test)
+__all__ = ["TRIAL_SEED_STRIDE", "ReplayReport", "ReplayTarget", "replay", "replay_target"]
+
 POOL_STEPS = 4_000  #: runs with fewer logged steps are replayed in this process
 STEPS_PER_WORKER = 2_000  #: at least this many steps for each extra process
 #: Env arguments that change how an env is driven, never what it does: replay runs text mode on a free port.
@@ -178,7 +187,6 @@ class _Unreplayable(Exception):
 
 def _build(target: ReplayTarget):
     from serl_bench.envs import env_entry
-    from serl_bench.errors import SerlBenchError
 
     try:
         env = env_entry(target.env).make(split=target.split, max_episode_steps=target.max_steps, **target.env_args)
@@ -228,42 +236,57 @@ def _replay_chunk(target: ReplayTarget, episodes: list[EpisodeRecord], env=None)
     return result
 
 
+class _OutOfActions(Exception):
+    """The engine asked a `_LoggedActions` for an action after the last logged one."""
+
+
+class _LoggedActions(Agent):
+    """A scripted policy for the rollout engine: one episode's logged actions, in order, across its trials.
+
+    It plays as many trials as the log says (the engine stops earlier on a win or an error), and raises
+    `_OutOfActions` (which ends the episode as an error) when the engine wants more actions than were logged."""
+
+    def __init__(self, actions: Sequence[str], trials: int) -> None:
+        self.actions, self.trials = actions, trials
+        self.given = 0  #: actions handed to the engine so far
+        self.ran_out = False
+
+    def act(self, observation: str, info: Mapping[str, Any]) -> AgentStep:
+        if self.given >= len(self.actions):
+            self.ran_out = True
+            raise _OutOfActions(f"all {len(self.actions)} logged actions are played")
+        self.given += 1
+        return AgentStep(self.actions[self.given - 1])
+
+
 def _replay_episode(env, e: EpisodeRecord, max_steps: int) -> str | None:
-    """How the replayed outcome of ``e`` differs from its log line (None: it does not)."""
-    actions, k = e.actions, 0
-    total, won, score, terminated, task_type = 0.0, False, 0.0, False, None
-    for trial in range(e.trials):
-        try:
-            _, info = env.reset(seed=e.seed + TRIAL_SEED_STRIDE * trial, options={"task_id": e.task_id})
-            task_type, length, over = info.get("task_type"), 0, False
-            while k < len(actions) and not over:
-                _, reward, term, trunc, info = env.step(actions[k])
-                k, length, total = k + 1, length + 1, total + float(reward)
-                terminated = bool(term)
-                over = bool(term or trunc) or length >= max_steps
-        except Exception as exc:  # the env raised where the logged run did not say it stopped
-            if e.error is not None and k == len(actions):
-                break
-            return f"the env raised {type(exc).__name__} at step {k + 1} of its actions"
-        won, score = bool(info.get("won")), float(info.get("score") or 0.0)
-        if not over:
-            if e.error is not None:  # the episode stopped on an error mid-trial: its actions end there
-                break
-            return (f"its {len(actions)} actions end before the episode does (trial {trial + 1} of {e.trials} "
-                    "still running)")
-        if won and trial < e.trials - 1:
-            return f"trial {trial + 1} is won, yet the log goes on to another trial"
-    if k < len(actions):
-        return f"the episode ends after {k} of its {len(actions)} actions"
-    if e.error is not None:
-        won, score, truncated = False, 0.0, False
-    else:
-        truncated = not terminated and not won
+    """How the replayed outcome of ``e`` differs from its log line (None: it does not). The episode is played
+    by the rollout engine (`play_batch`, the harness's own rules for seeds, trials and truncation) with the
+    logged actions as its policy, and summarized as the harness summarizes it (`episode_record`)."""
+    spec, agent, n = EpisodeSpec(e.task_id, e.seed), _LoggedActions(e.actions, e.trials), len(e.actions)
+    try:
+        attempts = play_batch([env], [agent], [spec], max_steps=max_steps)[0]
+    except SerlBenchError as exc:  # in a run, bad input that stops it; here, this episode's actions do not replay
+        return f"the env raised {type(exc).__name__} after {agent.given} of its actions"
+    last, k = attempts[-1], sum(t.length for t in attempts)
+    if last.error is not None:
+        if agent.ran_out and e.error is None:
+            return f"its {n} actions end before the episode does (trial {len(attempts)} of {e.trials} still running)"
+        if not agent.ran_out and (e.error is None or k < n):  # the env raised where the logged run did not stop
+            return f"the env raised {last.error.split(':', 1)[0]} at step {k + 1} of its actions"
+    elif len(attempts) < e.trials:  # the engine retries until a trial is won
+        return f"trial {len(attempts)} is won, yet the log goes on to another trial"
+    elif k < n:
+        return f"the episode ends after {k} of its {n} actions"
+    elif e.error is not None:  # the run's agent failed after its last trial, as the engine records it
+        last = replace(last, error=e.error, won=False, score=0.0)
+    replayed = episode_record(e.episode, spec, (*attempts[:-1], last))
     claimed = (e.won, e.score, e.total_reward, e.steps, e.truncated, e.task_type)
-    replayed = (won, score, total, k, truncated, task_type)
-    if all(_same(a, b) for a, b in zip(claimed, replayed, strict=True)):
+    again = (replayed.won, replayed.score, replayed.total_reward, replayed.steps, replayed.truncated,
+             replayed.task_type)
+    if all(_same(a, b) for a, b in zip(claimed, again, strict=True)):
         return None
-    return f"the log says {_outcome(*claimed)}; its actions give {_outcome(*replayed)}"
+    return f"the log says {_outcome(*claimed)}; its actions give {_outcome(*again)}"
 
 
 def _same(a: Any, b: Any) -> bool:

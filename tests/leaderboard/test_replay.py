@@ -86,7 +86,8 @@ def test_steps_must_be_the_number_of_actions_even_without_replay(run_copy, tmp_p
 
 
 @pytest.mark.parametrize("change, fragment", [
-    (lambda row: row.update(actions=row["actions"][:-1], steps=row["steps"] - 1), "does not replay: "),
+    (lambda row: row.update(actions=row["actions"][:-1], steps=row["steps"] - 1),
+     "actions end before the episode does (trial 1 of 1 still running)"),
     (lambda row: row.update(actions=row["actions"] + ["look"], steps=row["steps"] + 1),
      "the episode ends after"),
     (lambda row: row.update(total_reward=row["total_reward"] + 1), "does not replay: the log says"),
@@ -234,3 +235,55 @@ def test_the_command_line_refuses_a_fabricated_log_in_one_line_and_takes_no_repl
     accepted = subprocess.run(cmd + ["--no-replay"], capture_output=True, text=True)
     assert accepted.returncode == 0 and "accepted UNVERIFIED (--no-replay)" in accepted.stdout, accepted.stderr
     assert "**unverified**" in (tmp_path / "b" / "README.md").read_text()
+
+
+class _Toy:
+    """A deterministic env for replay's rules alone: ``win`` wins from the second trial on (its seeds), ``boom``
+    and ``bad`` raise (a bug, and bad input), anything else earns 0.1."""
+
+    def reset(self, *, seed, options):
+        self.seed = seed
+        return "start", {"task_id": options["task_id"], "task_type": "toy", "won": False, "score": 0.0}
+
+    def step(self, action):
+        if action == "boom":
+            raise RuntimeError("the env broke")
+        if action == "bad":
+            from serl_bench.errors import GameFileError
+
+            raise GameFileError("this game cannot be played")
+        won = action == "win" and self.seed >= TRIAL_SEED_STRIDE
+        return "next", 1.0 if won else 0.1, won, False, {"won": won, "score": float(won)}
+
+
+def _toy_record(**changes):
+    """Two trials of at most 3 steps: the first is cut off (``win`` does nothing yet), the second won."""
+    from serl_bench.harness import EpisodeRecord
+
+    fields = dict(episode=0, task_id="0", task_type="toy", seed=5, steps=4, won=True, score=1.0, total_reward=1.3,
+                  truncated=False, actions=["look", "win", "look", "win"], error=None, trials=2)
+    fields.update(changes)
+    return EpisodeRecord(**fields)
+
+
+@pytest.mark.parametrize("changes, how", [
+    ({}, None),
+    ({"actions": ["look", "win", "look", "win", "look"], "steps": 5}, "the episode ends after 4 of its 5 actions"),
+    ({"actions": ["look", "win", "look", "win", "look"], "steps": 5, "trials": 3},
+     "trial 2 is won, yet the log goes on to another trial"),
+    ({"trials": 1}, "the episode ends after 3 of its 4 actions"),
+    ({"actions": ["look", "win", "look"], "steps": 3},
+     "its 3 actions end before the episode does (trial 2 of 2 still running)"),
+    ({"actions": ["look", "win", "look"], "steps": 3, "error": "ValueError: the agent broke", "won": False,
+      "score": 0.0, "total_reward": 0.3}, None),  # the agent failed where its actions end: an honest log
+    ({"actions": ["look", "win", "look"], "steps": 3, "trials": 1, "error": "ValueError: its lesson failed",
+      "won": False, "score": 0.0, "total_reward": 0.3, "truncated": True}, None),  # end_trial raised: no trial 2
+    ({"won": False, "score": 0.0}, "the log says won false, score 0.000, reward 1.300, 4 steps, task type toy; "
+                                   "its actions give won true, score 1.000, reward 1.300, 4 steps, task type toy"),
+    ({"actions": ["look", "boom", "look", "win"]}, "the env raised RuntimeError at step 2 of its actions"),
+    ({"actions": ["look", "bad", "look", "win"]}, "the env raised GameFileError after 2 of its actions"),
+])
+def test_replay_plays_the_logged_actions_through_the_engine(changes, how):
+    from serl_bench.leaderboard._replay import _replay_episode
+
+    assert _replay_episode(_Toy(), _toy_record(**changes), max_steps=3) == how
