@@ -16,7 +16,7 @@ from typing import Any
 
 from .errors import ConfigError
 from .leaderboard import SubmissionError, iter_jsonl, read_episodes, validate
-from .results import Z95, AnyRecord
+from .results import Z95, AnyRecord, panel_of
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,8 @@ class RunFigures:
     wins: int
     score_ci95: tuple[float, float]
     curve: list[dict[str, Any]]  #: metrics.jsonl lines (training runs), else empty
-    p_value: float | None  #: Fisher exact test of success vs the first run; None for the first
+    p_value: float | None  #: Fisher exact test of success vs the first run; None for the first and for other panels
+    panel: str  #: env, tasks and episode length (`serl_bench.results.panel_of`)
 
 
 def load_runs(paths: list[str | os.PathLike]) -> list[RunFigures]:
@@ -52,10 +53,17 @@ def load_runs(paths: list[str | os.PathLike]) -> list[RunFigures]:
         half = Z95 * sd / math.sqrt(len(scores))
         metrics = path / "metrics.jsonl"
         curve = [line for _, line in iter_jsonl(metrics) if isinstance(line, dict)] if metrics.exists() else []
-        first = runs[0] if runs else None
-        p = fisher_exact(wins, record.episodes, first.wins, first.record.episodes) if first else None
-        runs.append(RunFigures(name, path, record, wins, (max(0.0, mean - half), min(1.0, mean + half)), curve, p))
+        first, where = (runs[0] if runs else None), f"{record.env}, {panel_of(record)}"
+        p = fisher_exact(wins, record.episodes, first.wins, first.record.episodes) \
+            if first and first.panel == where else None
+        runs.append(RunFigures(name, path, record, wins, (max(0.0, mean - half), min(1.0, mean + half)), curve, p,
+                               where))
     return runs
+
+
+def other_panels(runs: list[RunFigures]) -> list[RunFigures]:
+    """The runs that ran other tasks or another episode length than the first: no test against it."""
+    return [r for r in runs[1:] if r.panel != runs[0].panel]
 
 
 def fisher_exact(k1: int, n1: int, k2: int, n2: int) -> float:
@@ -91,7 +99,7 @@ def table(runs: list[RunFigures]) -> str:
             if rec.feedback else "-"
         body.append([r.name, rec.method, f"{rec.env}/{rec.split}", str(rec.episodes),
                      f"{100 * rec.success_rate:.1f} [{100 * lo:.1f}, {100 * hi:.1f}]",
-                     "-" if r.p_value is None else f"{r.p_value:.3g}",
+                     "other panel" if r in other_panels(runs) else "-" if r.p_value is None else f"{r.p_value:.3g}",
                      f"{rec.score_mean:.3f} [{slo:.3f}, {shi:.3f}]", feedback])
     out = _grid(head, body)
     types = sorted({t for r in runs for t in r.record.per_task_type})
@@ -103,6 +111,9 @@ def table(runs: list[RunFigures]) -> str:
     if len(runs) > 1:
         out += ("\n\np vs first: two-sided Fisher exact test of the success rate against the first run; "
                 "below 0.05 is a difference unlikely to be chance (with many runs, correct for multiple tests).")
+    for r in other_panels(runs):
+        out += (f"\nNOT COMPARABLE: {r.name} ran {r.panel}; {runs[0].name} ran {runs[0].panel}. Their success "
+                "rates measure different tasks or episode lengths, so no p-value is given.")
     return out
 
 
@@ -163,7 +174,8 @@ def plot(runs: list[RunFigures], path: str | os.PathLike) -> Path:
 
 
 def as_json(runs: list[RunFigures]) -> list[dict[str, Any]]:
-    return [{"run": r.name, "path": str(r.path), "p_value_vs_first": r.p_value, "score_ci95": list(r.score_ci95),
+    return [{"run": r.name, "path": str(r.path), "p_value_vs_first": r.p_value, "panel": r.panel,
+             "comparable_with_first": r.panel == runs[0].panel, "score_ci95": list(r.score_ci95),
              "record": r.record.model_dump(mode="json"), "wins": r.wins, "updates": len(r.curve)} for r in runs]
 
 

@@ -232,6 +232,14 @@ RECORD_VERSIONS: dict[int, type[_RecordBase]] = {1: ResultsRecordV1, 2: ResultsR
 AnyRecord = ResultsRecordV1 | ResultsRecord
 
 
+def panel_of(record: AnyRecord) -> str:
+    """The tasks a record's episodes ran (the split's fingerprint) and the length they were cut at. Success
+    rates are comparable only between records of one env and one panel."""
+    tasks = record.split_fingerprint[:8] if record.split_fingerprint else "unknown"
+    steps = f"{record.protocol.max_steps} steps" if record.schema_version >= 2 else "episode length not recorded (v1)"
+    return f"tasks {tasks}, {steps}"
+
+
 def wilson_interval(successes: int, n: int, z: float = Z95) -> tuple[float, float]:
     """Wilson score interval for a binomial proportion (well-behaved at 0 % and 100 %)."""
     if n <= 0:

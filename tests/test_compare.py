@@ -84,3 +84,19 @@ def test_compare_plots_learning_curves_of_real_training_runs(tmp_path, small_spl
     path = plot(runs, tmp_path / "curves.png")
     assert imread(path).shape[1] == 1650  # three panels: success and score vs updates, and the bars
     assert "grpo" in table(runs) and "alfworld/procgen-test" in table(runs)
+
+
+def test_compare_gives_no_p_value_across_panels(eval_runs, tmp_path):
+    from serl_bench.harness import EvalConfig, evaluate
+
+    shorter = evaluate(EvalConfig(method="random", episodes=2, max_steps=10, env_args={"games_per_type": 2}),
+                       out=tmp_path / "random-10-steps", progress=False).path
+    runs = load_runs([eval_runs["expert"], shorter, eval_runs["random"]])
+    assert runs[1].p_value is None and runs[2].p_value is not None  # 10-step episodes are another panel
+    assert runs[0].panel.endswith("50 steps") and runs[1].panel.endswith("10 steps")
+    text = table(runs)
+    assert "other panel" in text.splitlines()[3]
+    assert "NOT COMPARABLE: random-10-steps ran alfworld" in text and text.count("NOT COMPARABLE") == 1
+    from serl_bench.compare import as_json
+
+    assert [d["comparable_with_first"] for d in as_json(runs)] == [True, False, True]
