@@ -187,6 +187,12 @@ def run_copy(eval_runs, tmp_path):
     return copy
 
 
+def benchmarks_disabled(config) -> bool:
+    """Whether pytest-benchmark is off in this run, as it decides (``--benchmark-enable`` overrides the
+    ``--benchmark-disable`` of the project's addopts; the two are separate options)."""
+    return config.getoption("benchmark_disable") and not config.getoption("benchmark_enable")
+
+
 #: The loop settings serl-bench's trainer had before its defaults became the CPU WebShop main job's, for tests
 #: that pin the trainer's mechanics on tiny models (ALFWorld, standard prompt, whole model, no extras).
 CLASSIC_LOOP = dict(env="alfworld", prompt="standard", temperature=1.0, lr=1e-5, train_layers=0,

@@ -14,14 +14,16 @@ Measure with ``pytest tests/benchmarks/test_update_paths.py --benchmark-enable``
 import pytest
 import torch
 
+from tests.conftest import benchmarks_disabled
+
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def groups(request):
     """Two WebShop groups of 8, in both prompt styles, played by the same noisy expert (same actions); one
-    group of 4 where benchmarks are disabled (the default test run only checks that the paths run)."""
-    tasks, size = ((3, 11), 8) if not request.config.getoption("benchmark_disable") else ((3,), 4)
+    group (task 11: it has failures, so a signal) without benchmarks (the default run checks that both paths run)."""
+    tasks = (11,) if benchmarks_disabled(request.config) else (3, 11)
     import gymnasium as gym
 
     from serl_bench.baselines.sft import ExpertInLLMFormat
@@ -35,7 +37,7 @@ def groups(request):
     try:
         for style, history in (("standard", 1), ("compact", 2)):
             agent = ExpertInLLMFormat(backend, history=history, epsilon=0.4, prompt=style)
-            out[style] = Batch(tuple(collect_group(env, [("noisy", agent)], task_id=k, group_size=size, seed=7 * k,
+            out[style] = Batch(tuple(collect_group(env, [("noisy", agent)], task_id=k, group_size=8, seed=7 * k,
                                                    max_steps=15) for k in tasks))
     finally:
         env.close()
@@ -85,19 +87,20 @@ def test_update(benchmark, request, groups, tmp_path, path):
 
     backend, batches = groups
     samples = _samples(backend, batches["standard" if path == "before" else "compact"])
-    if request.config.getoption("benchmark_disable"):  # the default test run: only that both paths run
+    if benchmarks_disabled(request.config):  # the default test run: only that both paths run
         samples = [s for s in samples if s.advantage != 0][:4]
+    assert any(s.advantage != 0 for s in samples), "an update benchmark without a learning signal measures nothing"
     model = AutoModelForCausalLM.from_pretrained(backend.ref.location, dtype=torch.float32)
     benchmark.group = "one GRPO update of the default CPU profile: 2 WebShop groups of 8"
     if path == "before":
         optimizer = torch.optim.AdamW(model.parameters(), lr=1e-6)
-        benchmark.pedantic(lambda: _update_before(model, samples, optimizer), rounds=2, warmup_rounds=0)
+        benchmark.pedantic(lambda: _update_before(model, samples, optimizer), rounds=1, warmup_rounds=0)
     else:
         config = TrainConfig(method="grpo", env="webshop", model="default", train_layers=8, minibatch=256,
                              micro_batch=8, lr=1e-6, drop_zero_advantage=True)
         learner = Learner(config, build_method("grpo")[0], model, compute_dtype=torch.float32)
         kept = [s for s in samples if s.advantage != 0]
-        benchmark.pedantic(lambda: learner.learn(kept, 0), rounds=2, warmup_rounds=0)
+        benchmark.pedantic(lambda: learner.learn(kept, 0), rounds=1, warmup_rounds=0)
     if benchmark.stats:
         benchmark.extra_info.update(path=path, samples=len(samples),
                                     prompt_tokens=sum(len(s.prompt_ids) for s in samples))
