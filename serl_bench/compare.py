@@ -99,7 +99,7 @@ def table(runs: list[RunFigures]) -> str:
             if rec.feedback else "-"
         body.append([r.name, rec.method, f"{rec.env}/{rec.split}", str(rec.episodes),
                      f"{100 * rec.success_rate:.1f} [{100 * lo:.1f}, {100 * hi:.1f}]",
-                     "other panel" if r in other_panels(runs) else "-" if r.p_value is None else f"{r.p_value:.3g}",
+                     "other panel" if r.panel != runs[0].panel else "-" if r.p_value is None else f"{r.p_value:.3g}",
                      f"{rec.score_mean:.3f} [{slo:.3f}, {shi:.3f}]", feedback])
     out = _grid(head, body)
     types = sorted({t for r in runs for t in r.record.per_task_type})
