@@ -52,8 +52,10 @@ def fast_cpu_dtype() -> Any:
 def load_hf(model: ModelRef | str | None, *, dtype: str = "auto", device: str = "auto") -> tuple[Any, Any, str]:
     """``(model, tokenizer, device)`` from a resolved model; hub ids load only where the hub is reachable."""
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    from ._transformers import auto_classes
+
+    AutoModelForCausalLM, AutoTokenizer = auto_classes()
     ref = model if isinstance(model, ModelRef) else resolve_model(model)
     if ref.kind == "endpoint":
         raise ConfigError(f"{ref.spec} is an endpoint: use the openai backend for it")

@@ -208,7 +208,10 @@ def convert_gguf(gguf: Path, name: str) -> Path:
     if (target / "config.json").is_file():
         return target
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from ._transformers import auto_classes
+
+    AutoModelForCausalLM, AutoTokenizer = auto_classes()
 
     with writing_cache("a converted model"):
         target.parent.mkdir(parents=True, exist_ok=True)

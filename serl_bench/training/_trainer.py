@@ -233,8 +233,9 @@ class Trainer:
 
     def load(self) -> int:
         """Restore the last checkpoint; the update to continue from."""
-        from transformers import AutoModelForCausalLM
+        from ..models._transformers import auto_classes
 
+        AutoModelForCausalLM = auto_classes()[0]
         state_path = self.checkpoint_dir / "state.pt"
         if not state_path.exists():
             raise RunDirError(f"{self.run.path} has no checkpoint to resume from (checkpoints/last/state.pt)")

@@ -122,3 +122,15 @@ def test_top_p_keeps_the_most_likely_tokens():
     kept = torch.isfinite(_top_p(logits, 0.7))[0].tolist()
     assert kept == [True, True, False, False]
     assert torch.isfinite(_top_p(logits, 0.01))[0].tolist() == [True, False, False, False]
+
+
+def test_loading_a_model_shows_none_of_transformers_own_bars(tiny_model, capfd):
+    import transformers
+
+    from serl_bench.models._hf import load_hf
+
+    transformers.utils.logging.enable_progress_bar()  # as a fresh process has it
+    capfd.readouterr()
+    load_hf(str(tiny_model), device="cpu")
+    captured = capfd.readouterr()
+    assert "Loading weights" not in captured.err + captured.out
