@@ -1,9 +1,10 @@
 """``serl-bench experiment``: a grid of training runs from one warm start, on one fixed evaluation panel.
 
 The grid is arms (a method with its settings, a feedback spec and a granularity) x seeds. Every run starts
-from the same warm start, trains with the same loop settings, and is evaluated greedily on the same panel
-(the first ``eval_episodes`` tasks of the test split, episode ``i`` seeded ``i``); the warm start itself is
-evaluated on that panel first, the same way. Runs are resumable: a finished run is kept, a cut one
+from the same warm start, trains with the same loop settings, and is evaluated on the same panel (the first
+``eval_episodes`` tasks of the test split, episode ``i`` seeded ``i``, at the loop's ``eval_temperature``:
+greedy by default, the official 0.4 when the grid says so); the warm start itself is evaluated on that panel
+first, the same way. Runs are resumable: a finished run is kept, a cut one
 resumes from its checkpoint. The summary is a table — success with its Wilson interval and score, per run
 and pooled per arm, with one-sided Fisher exact p-values against the warm start and against GRPO — and
 learning curves (success and score of the training rollouts vs updates, one line per arm, a band over its
@@ -179,9 +180,11 @@ def _forward_tokens_per_second() -> float:
     """Prompt tokens per second of the bundled model's forward pass on this machine (measured once, best of 3)."""
     if not _MEASURED:
         import torch
-        from transformers import AutoModelForCausalLM
 
         from .models import resolve_model
+        from .models._transformers import auto_classes
+
+        AutoModelForCausalLM = auto_classes()[0]
 
         device = "cuda" if torch.cuda.is_available() else "cpu"
         model = AutoModelForCausalLM.from_pretrained(resolve_model("default").location, dtype=torch.float32)
@@ -342,7 +345,8 @@ def _markdown(summary: dict[str, Any], spec: dict[str, Any]) -> str:
     s = summary["start"]
     lo, hi = s["success_ci95"]
     lines = [f"# Experiment: {len(spec['arms'])} arms x {len(spec['seeds'])} seeds, panel of {summary['panel']} tasks",
-             "", f"Warm start `{spec['config']['warm_start']}` on the panel: success {100 * s['success_rate']:.1f} % "
+             "", f"Panel played {_protocol(spec)}.", "",
+             f"Warm start `{spec['config']['warm_start']}` on the panel: success {100 * s['success_rate']:.1f} % "
              f"[{100 * lo:.1f}, {100 * hi:.1f}], score {s['score_mean']:.3f}.", "",
              "| arm | runs | success % [95 % CI] (pooled) | score | p > start | p > grpo "
              "| per seed (success %, p > start) |",
@@ -359,6 +363,12 @@ def _markdown(summary: dict[str, Any], spec: dict[str, Any]) -> str:
               f"Loop settings: `{json.dumps(spec['train'], sort_keys=True)}`; arms: "
               f"`{json.dumps(spec['arms'], sort_keys=True)}`.", ""]
     return "\n".join(lines)
+
+
+def _protocol(spec: dict[str, Any]) -> str:
+    """How the panel was played: greedy, or sampled at the grid's evaluation temperature."""
+    temperature = float(spec["train"].get("eval_temperature", 0.0))
+    return "greedy" if temperature == 0 else f"sampled at T {temperature:g} (seeded per episode)"
 
 
 def _curves(out: Path, spec: dict[str, Any], arms: list[ArmResult]) -> None:
@@ -387,7 +397,7 @@ def _curves(out: Path, spec: dict[str, Any], arms: list[ArmResult]) -> None:
                             _smooth([max(c) for c in zip(*rows, strict=True)]), color=f"C{k}", alpha=.15)
     start = json.loads((out / "summary.json").read_text())["start"]
     for ax, metric, title in zip(axes, ("success_rate", "score_mean"), ("success rate", "score"), strict=True):
-        ax.axhline(start[metric], color="grey", linestyle="--", label="warm start (panel, greedy)")
+        ax.axhline(start[metric], color="grey", linestyle="--", label=f"warm start (panel, {_protocol(spec)})")
         ax.set(title=f"training rollouts: {title} vs updates (smoothed over 3)", xlabel="update", ylabel=title,
                ylim=(-0.03, 1.03))
         ax.grid(alpha=.3)

@@ -63,10 +63,19 @@ def test_an_experiment_runs_resumes_and_summarizes(tmp_path, small_split, random
     data = json.loads((out / "summary.json").read_text())
     assert data["start"]["episodes"] == 2 and [a["arm"] for a in data["arms"]] == ["grpo", "serl"]
     assert data["arms"][1]["p_vs_grpo"] is not None and 0.0 <= data["arms"][0]["p_vs_start"] <= 1.0
-    assert "| serl | 1 |" in summary.read_text()
+    assert "| serl | 1 |" in summary.read_text() and "Panel played greedy." in summary.read_text()
     records = [json.loads((out / r / "results.json").read_text()) for r in ("start", "grpo-s0", "serl-s0")]
     assert len({r["split_fingerprint"] for r in records}) == 1  # one panel
     assert {r["protocol"]["max_steps"] for r in records} == {2} and records[0]["method"] == "react"
     before = (out / "grpo-s0" / "results.json").stat().st_mtime
     run_experiment(config, out=out, progress=False)  # resumed: finished runs are kept as they are
     assert (out / "grpo-s0" / "results.json").stat().st_mtime == before
+
+
+def test_the_summary_says_how_the_panel_was_played():
+    from serl_bench.experiment import _markdown
+
+    summary = {"panel": 3, "start": {"success_rate": 0.5, "success_ci95": [0.1, 0.9], "score_mean": 0.5}, "arms": []}
+    spec = {"arms": [], "seeds": [1], "config": {"warm_start": "w"}, "train": {"eval_temperature": 0.4}}
+    assert "Panel played sampled at T 0.4 (seeded per episode)." in _markdown(summary, spec)
+    assert "Panel played greedy." in _markdown(summary, {**spec, "train": {}})
