@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import importlib
+import inspect
 from dataclasses import dataclass
 from typing import Any
 
 import gymnasium as gym
 
-from serl_bench.errors import UnknownNameError
+from serl_bench.errors import ConfigError, UnknownNameError
+
+#: arguments the harness itself passes to every env (a user's --env-arg cannot set them)
+_HARNESS_ARGS = ("split", "progress", "render_mode")
 
 
 @dataclass(frozen=True)
@@ -31,6 +36,19 @@ class EnvEntry:
 
     def make(self, **kwargs: Any) -> gym.Env:
         return gym.make(self.id, **kwargs)
+
+    def check_args(self, env_args: dict[str, Any]) -> None:
+        """A one-line `ConfigError` for an argument the env's class does not take, before anything is built."""
+        module, _, name = self.entry_point.partition(":")
+        params = inspect.signature(getattr(importlib.import_module(module), name)).parameters
+        if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+            return
+        takes = [n for n, p in params.items() if n not in _HARNESS_ARGS
+                 and p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)]
+        for key in env_args:
+            if key not in takes:
+                raise ConfigError(f"env {self.name!r} takes no argument {key!r} (--env-arg); its arguments: "
+                                  f"{', '.join(takes)}")
 
 
 def _alfworld() -> EnvEntry:

@@ -61,6 +61,7 @@ def make_env(entry: EnvEntry, split: str, *, max_steps: int, env_args: dict[str,
         if bar is not None:
             bar.update(done - bar.n)
 
+    entry.check_args(env_args or {})
     try:
         return entry.make(split=split, max_episode_steps=max_steps, progress=on_progress, **(env_args or {}))
     except TypeError as exc:

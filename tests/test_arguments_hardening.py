@@ -30,6 +30,8 @@ def bad_models(tmp_path_factory, tiny_model):
     return root
 
 
+_HAS_CUDA = __import__("torch").cuda.is_available()
+_HAS_VLLM = __import__("importlib.util").util.find_spec("vllm") is not None
 SMALL = ["--env-arg", "games_per_type=2", "--episodes", "1", "--no-progress"]
 TRAIN = ["--env", "alfworld", "--no-eval-before", "--no-progress"]
 
@@ -50,6 +52,15 @@ TRAIN = ["--env", "alfworld", "--no-eval-before", "--no-progress"]
     (["run", "--method", "grpo", "--seed", "-1", *TRAIN], ["--seed must be at least 0"]),
     (["run", "--method", "grpo", "--eval-temperature", "inf", *TRAIN], ["--eval-temperature must be a finite"]),
     (["run", "--method", "grpo", "--device", "tpu", *TRAIN], ["invalid choice: 'tpu'"]),
+    (["run", "--method", "serl", "--feedback", "sucessful_trajectory", "--env", "alfworld", "--no-progress"],
+     ["unknown feedback source 'sucessful_trajectory'"]),
+    (["run", "--method", "grpo", "--env-arg", "foo=1", *TRAIN], ["env 'alfworld' takes no argument 'foo'"]),
+    (["eval", "--method", "random", "--env-arg", "foo=1"],
+     ["env 'alfworld' takes no argument 'foo'", "games_per_type"]),
+    pytest.param(["run", "--method", "grpo", "--profile", "gpu", *TRAIN], ["--device cuda (the gpu profile's) needs"],
+                 marks=pytest.mark.skipif(_HAS_CUDA, reason="this machine has a GPU")),
+    pytest.param(["run", "--method", "grpo", "--backend", "vllm", "--device", "cpu", *TRAIN],
+                 ["--backend vllm needs vLLM"], marks=pytest.mark.skipif(_HAS_VLLM, reason="vLLM is installed")),
 ])
 def test_bad_values_are_one_line_and_write_nothing(tmp_path, small_split, tiny_model, args, fragments):
     out = tmp_path / "out"

@@ -47,6 +47,7 @@ def train(config: TrainConfig, *, out: str | Path | None = None, resume: bool = 
     if not isinstance(method, TrainingMethod):
         raise ConfigError(f"{config.method} is not a training method: evaluate it with `serl-bench eval --method "
                           f"{config.method}`")
+    check_before_work(config, method)
     if out is not None:
         RunDir(out).check_available(resume=resume)
     resolve_model(config.model)  # a model that cannot be loaded fails before the run directory is written
@@ -69,6 +70,32 @@ def train(config: TrainConfig, *, out: str | Path | None = None, resume: bool = 
         finally:
             trainer.close()
     return TrainResult(path=run.path, record=record)
+
+
+def check_before_work(config: TrainConfig, method: TrainingMethod) -> None:
+    """Everything a run needs that can be checked without loading a model: the feedback spec, the env's
+    arguments, the device and the rollout backend. A one-line `ConfigError`, before any directory is written."""
+    import importlib.util
+
+    import torch
+
+    from serl_bench.envs import env_entry
+    from serl_bench.feedback import FeedbackSpec
+
+    from ._config import Device, RolloutBackend
+
+    if method.uses_feedback:
+        FeedbackSpec.parse(config.feedback, config.granularity, **config.feedback_args)
+    entry = env_entry(config.env)
+    entry.check_args(config.env_args)
+    entry.check_args({**config.env_args, **config.eval_env_args})
+    if config.device == Device.CUDA and not torch.cuda.is_available():
+        via = f" (the {config.profile} profile's)" if config.profile != "cpu-small" else ""
+        raise ConfigError(f"--device cuda{via} needs a CUDA GPU and this machine has none visible: use --device cpu, "
+                          "or --profile cpu-small")
+    if config.backend == RolloutBackend.VLLM and importlib.util.find_spec("vllm") is None:
+        raise ConfigError("--backend vllm needs vLLM, which is not installed: pip install vllm (GPU machines), or "
+                          "--backend hf")
 
 
 def _loop(trainer: Any, start: int) -> None:
