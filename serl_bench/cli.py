@@ -277,6 +277,20 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_show(args: argparse.Namespace) -> int:
+    from .show import as_text, listing, load, select, write_html
+
+    lines = load(args.run, train=args.train)
+    if args.html:
+        kind = "training rollouts" if args.train else "evaluation episodes"
+        print(f"page: {write_html(lines, args.html, title=f'{args.run}: {kind}')}")
+    elif args.list:
+        print(listing(lines))
+    else:
+        print(as_text(select(lines, episode=args.episode, update=args.update, rollout=args.rollout)))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .experiment import ExperimentConfig
     from .feedback import FeedbackRunConfig
@@ -329,6 +343,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--plot", metavar="FILE", help="write learning curves and a bar chart with error bars (PNG)")
     p.add_argument("--json", action="store_true", help="print the comparison as JSON")
     p.set_defaults(handler=_cmd_compare)
+
+    p = sub.add_parser("show", help="print a run's episode step by step (prompt, response, action, feedback), or "
+                                    "write all of them as a page")
+    p.add_argument("run", metavar="DIR", help="a run directory")
+    p.add_argument("--episode", type=int, help="evaluation episode (default: the first failed one)")
+    p.add_argument("--list", action="store_true", help="one line per episode")
+    p.add_argument("--train", action="store_true", help="training rollouts (train-transcripts.jsonl) instead")
+    p.add_argument("--update", type=int, help="with --train: the update (default: the last logged)")
+    p.add_argument("--rollout", type=int, default=0, help="with --train: the rollout of the logged group")
+    p.add_argument("--html", metavar="FILE", help="write every episode as one static HTML page")
+    p.set_defaults(handler=_cmd_show)
 
     p = sub.add_parser("leaderboard", help="validate, submit and render leaderboard records")
     sub_board = p.add_subparsers(dest="action", required=True, parser_class=_Parser)

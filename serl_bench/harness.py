@@ -38,6 +38,7 @@ from .results import (
 from .rollouts import EpisodeSpec, make_env, play_batch
 from .rundir import RunDir, new_run_path
 from .trajectories import Trajectory
+from .transcripts import episode_transcript
 
 
 @dataclass(frozen=True)
@@ -165,9 +166,10 @@ def play_into(run: RunDir, envs: list[gym.Env], agents: list[Agent], episodes: l
             raise RunDirError(f"{run.episodes_path}:{number} {why} (episode {record.episode}); the log is damaged, "
                               "so this run cannot be resumed (choose a new --out, or delete that line)")
         done.add(record.episode)
+    run.keep_transcripts(episodes=done)  # a kill between an episode's two lines: its transcript is written again
     todo = [i for i in range(len(episodes)) if i not in done]
     bar = _episode_bar(progress, len(episodes), len(done), desc)
-    finished: dict[int, EpisodeRecord] = {}
+    finished: dict[int, tuple[EpisodeRecord, dict[str, Any]]] = {}
     wins, ran = 0, 0
 
     unwritten = list(todo)
@@ -175,9 +177,11 @@ def play_into(run: RunDir, envs: list[gym.Env], agents: list[Agent], episodes: l
     def on_done(k: int, trials: tuple) -> None:
         nonlocal wins, ran
         i = todo[k]
-        finished[i] = episode_record(i, episodes[i], trials)
-        while unwritten and unwritten[0] in finished:  # write in episode order
-            run.append_episode(asdict(finished.pop(unwritten.pop(0))))
+        finished[i] = (episode_record(i, episodes[i], trials), episode_transcript("episode", i, trials))
+        while unwritten and unwritten[0] in finished:  # write in episode order, the transcript after its record
+            record, transcript = finished.pop(unwritten.pop(0))
+            run.append_episode(asdict(record))
+            run.append_transcript(transcript)
         wins, ran = wins + trials[-1].won, ran + 1
         if bar is not None:
             bar.set_postfix_str(f"success {wins}/{ran}", refresh=False)

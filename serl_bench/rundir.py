@@ -1,4 +1,6 @@
-"""A run directory: ``config.json``, ``episodes.jsonl`` (append-only), ``metrics.jsonl``, ``results.json``.
+"""A run directory: ``config.json``, ``episodes.jsonl`` (append-only), ``metrics.jsonl``, ``results.json``,
+and the transcripts beside the episode log (``transcripts.jsonl``, ``train-transcripts.jsonl``; see
+`serl_bench.transcripts`).
 
 A run directory is owned: ``config.json`` is written first (atomically), and a process that writes to the
 directory holds its lock file (``.lock``, naming the holder's pid) until it is done, so a second writer is
@@ -21,7 +23,8 @@ from .errors import RunDirError
 from .results import canonical_json, config_hash
 
 LOCK_FILE = ".lock"
-_WORK = ("episodes.jsonl", "metrics.jsonl", "results.json", "checkpoints", "start")  #: what a run's work leaves
+_WORK = ("episodes.jsonl", "metrics.jsonl", "results.json", "checkpoints", "start", "transcripts.jsonl",
+         "train-transcripts.jsonl")  #: what a run's work leaves
 _HELD: dict[Path, list[int]] = {}  #: lock files this process holds: [file descriptor, times opened]
 
 
@@ -121,6 +124,30 @@ class RunDir:
 
     def write_results(self, text: str) -> None:
         write_atomic(self.results_path, text)
+
+    def transcripts_path(self, train: bool = False) -> Path:
+        from .transcripts import EVAL_FILE, TRAIN_FILE
+
+        return self.path / (TRAIN_FILE if train else EVAL_FILE)
+
+    def append_transcript(self, line: Mapping[str, Any], *, train: bool = False) -> None:
+        _append_line(self.transcripts_path(train), json.dumps(dict(line), ensure_ascii=False, sort_keys=True))
+
+    def read_transcripts(self, *, train: bool = False) -> list[dict[str, Any]]:
+        """All complete transcript lines (a torn last line is cut off)."""
+        return _read_log(self.transcripts_path(train), "update" if train else "episode")
+
+    def keep_transcripts(self, *, episodes: set[int] | None = None, before_update: int | None = None) -> None:
+        """Drop transcript lines a resumed run will write again: evaluation episodes not in the episode log
+        (``episodes``), training groups of updates from ``before_update`` on."""
+        train = before_update is not None
+        path = self.transcripts_path(train)
+        if not path.exists():
+            return
+        lines = self.read_transcripts(train=train)
+        kept = [x for x in lines if (x["update"] < before_update if train else x["episode"] in (episodes or set()))]
+        if len(kept) != len(lines):
+            write_atomic(path, "".join(json.dumps(x, ensure_ascii=False, sort_keys=True) + "\n" for x in kept))
 
     @property
     def metrics_path(self) -> Path:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 
 import pytest
 
@@ -280,3 +281,29 @@ def assert_one_line_error(result, *fragments):
     assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
     for fragment in fragments:
         assert fragment in lines[0], lines[0]
+
+
+CHROME_ARGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+               "--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=1400,900")
+
+
+@pytest.fixture(scope="module")
+def driver():
+    """Headless Chromium through selenium, with a fresh profile (the brief's flags)."""
+    webdriver = pytest.importorskip("selenium.webdriver")
+    from selenium.webdriver.chrome.options import Options
+    from selenium.webdriver.chrome.service import Service
+
+    binary, chromedriver = shutil.which("chromium"), shutil.which("chromedriver")
+    if not binary or not chromedriver:
+        pytest.fail("headless Chromium tests need Debian's chromium and chromium-driver: "
+                    "apt-get install chromium chromium-driver")
+    profile = tempfile.mkdtemp(prefix="board-chromium-")
+    options = Options()
+    options.binary_location = binary
+    for arg in (*CHROME_ARGS, f"--user-data-dir={profile}"):
+        options.add_argument(arg)
+    d = webdriver.Chrome(service=Service(executable_path=chromedriver), options=options)
+    yield d
+    d.quit()
+    shutil.rmtree(profile, ignore_errors=True)

@@ -32,7 +32,7 @@ def test_eval_writes_a_run_directory(small_split, tmp_path):
                       "--out", str(out), "--no-progress")
     assert done.returncode == 0, done.stderr
     assert "success 100.0 %" in done.stdout and f"run directory: {out}" in done.stdout
-    assert {p.name for p in out.iterdir()} == {"config.json", "episodes.jsonl", "results.json"}
+    assert {p.name for p in out.iterdir()} == {"config.json", "episodes.jsonl", "transcripts.jsonl", "results.json"}
     again = serl_bench("eval", "--method", "expert", "--episodes", "3", "--env-arg", "games_per_type=2",
                        "--out", str(out), "--no-progress")
     assert again.returncode == 2 and "pass --resume" in again.stderr

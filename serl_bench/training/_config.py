@@ -26,6 +26,7 @@ from serl_bench.agents import PromptStyle
 from serl_bench.errors import ConfigError, UnknownNameError
 from serl_bench.feedback import Granularity
 from serl_bench.options import option
+from serl_bench.transcripts import TrainTranscripts
 
 
 class RolloutBackend(StrEnum):
@@ -109,6 +110,8 @@ class TrainConfig:
     eval_before: bool = option("also evaluate the starting model on the same panel first (into <run>/start), so "
                                "the run reports success before and after training", default=True)
     checkpoint_every: int = option("save a checkpoint every N updates (0: only at the end)", default=1)
+    train_transcripts: TrainTranscripts = option("training groups written to train-transcripts.jsonl each update: "
+                                                 "first (one group), all or none", default=TrainTranscripts.FIRST)
     seed: int = option("seed of task sampling, rollouts and initialization", default=0)
     device: Device = option("where the model trains", default=Device.AUTO)
     gradient_checkpointing: bool = option("trade compute for memory (large models on GPU)", default=False)

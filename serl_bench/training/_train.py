@@ -20,6 +20,7 @@ from serl_bench.methods import build_method, get_method
 from serl_bench.models import resolve_model, weights_sha256
 from serl_bench.results import ResultsRecord
 from serl_bench.rundir import RunDir, new_run_path
+from serl_bench.transcripts import group_transcripts
 
 from ._config import TrainConfig, with_profile
 from ._method import TrainingMethod
@@ -65,6 +66,7 @@ def train(config: TrainConfig, *, out: str | Path | None = None, resume: bool = 
         try:
             start = trainer.load() if resume and trainer.checkpoint_dir.exists() else 0
             run.trim_metrics(start)
+            run.keep_transcripts(before_update=start)
             _loop(trainer, start)
             record = _finish(trainer, out.name, method_args)
         finally:
@@ -111,6 +113,9 @@ def _loop(trainer: Any, start: int) -> None:
         batch = method.collect(trainer, k)
         t1 = time.time()
         trainer.totals["rollouts"] += sum(len(g.trajectories) for g in batch.groups)
+        for g in range(c.train_transcripts.count(len(batch.groups))):
+            for line in group_transcripts(k, batch.groups[g].trajectories, g):
+                trainer.run.append_transcript(line, train=True)
         metrics = trainer.update(batch, k)
         metrics.update({"time/rollout_s": round(t1 - t0, 2), "time/update_s": round(time.time() - t1, 2)})
         if c.eval_every and (k + 1) % c.eval_every == 0:

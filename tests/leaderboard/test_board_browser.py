@@ -1,37 +1,10 @@
 """The static board in headless Chromium: every submission shows, sorting and filters work, a screenshot."""
 
-import shutil
-import tempfile
-
 import pytest
 
 from serl_bench.leaderboard import render, submit, validate
 
 pytestmark = pytest.mark.slow
-
-CHROME_ARGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-               "--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=1400,900")
-
-
-@pytest.fixture(scope="module")
-def driver():
-    webdriver = pytest.importorskip("selenium.webdriver")
-    from selenium.webdriver.chrome.options import Options
-    from selenium.webdriver.chrome.service import Service
-
-    binary, chromedriver = shutil.which("chromium"), shutil.which("chromedriver")
-    if not binary or not chromedriver:
-        pytest.fail("headless Chromium tests need Debian's chromium and chromium-driver: "
-                    "apt-get install chromium chromium-driver")
-    profile = tempfile.mkdtemp(prefix="board-chromium-")
-    options = Options()
-    options.binary_location = binary
-    for arg in (*CHROME_ARGS, f"--user-data-dir={profile}"):
-        options.add_argument(arg)
-    d = webdriver.Chrome(service=Service(executable_path=chromedriver), options=options)
-    yield d
-    d.quit()
-    shutil.rmtree(profile, ignore_errors=True)
 
 
 def _column(d, index):
