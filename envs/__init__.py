@@ -5,9 +5,12 @@ Every env honours one contract (`check_env`): Gymnasium's own checks, the ``info
 determinism (same seed, same actions, same observations, on the same instance and on a fresh one).
 """
 
+from ._base import TextEnv, TextSpace
 from ._contract import INFO_KEYS, EnvContractError, check_env
-from ._registry import ENVS, EnvEntry, env_entry, register_all
+from ._registry import ENTRY_POINT_GROUP, ENVS, EnvEntry, env_entry, list_envs, register_all
+from ._split import Split
 
 register_all()
 
-__all__ = ["ENVS", "INFO_KEYS", "EnvContractError", "EnvEntry", "check_env", "env_entry"]
+__all__ = ["ENTRY_POINT_GROUP", "ENVS", "INFO_KEYS", "EnvContractError", "EnvEntry", "Split", "TextEnv", "TextSpace",
+           "check_env", "env_entry", "list_envs"]

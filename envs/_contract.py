@@ -81,7 +81,8 @@ def check_env(env: gym.Env, *, seed: int = 0, steps: int = 12, make: Callable[[]
     actions (`MALFORMED_ACTIONS`) never raise and get feedback text; and the same seed and the same actions
     give the same observations, rewards and infos, both played again on ``env`` and played on a second,
     fresh instance. ``make`` builds that instance (a zero-argument callable); by default an env with a
-    spec is rebuilt as ``gymnasium.make(spec.id, **spec.kwargs)``, the arguments it was made with. An env
+    spec is rebuilt as ``gymnasium.make(spec.id, **spec.kwargs)`` with ``env``'s own step limit: the
+    arguments it was made with. An env
     without a spec and without ``make`` is only replayed on itself. The second instance is closed after.
     """
     problems: list[str] = []
@@ -97,11 +98,20 @@ def check_env(env: gym.Env, *, seed: int = 0, steps: int = 12, make: Callable[[]
         problems.append(f"not deterministic: same seed and actions differ at step {step} when replayed")
     spec = env.unwrapped.spec  # the wrappers' spec property deep-copies it, kwargs (a whole catalog) and all
     if make is None and spec is not None:
-        make = functools.partial(gym.make, spec.id, **spec.kwargs)
+        make = functools.partial(gym.make, spec.id, max_episode_steps=_time_limit(env), **spec.kwargs)
     if make is not None:
         problems += _compare_fresh(env, make, first, seed, steps)
     if problems:
         raise EnvContractError(f"{spec.id if spec else type(env).__name__}: " + "; ".join(problems))
+
+
+def _time_limit(env: gym.Env) -> int | None:
+    """The step limit of ``env``'s TimeLimit wrapper (the one ``make`` was given, not the registered default)."""
+    while isinstance(env, gym.Wrapper):
+        if isinstance(env, gym.wrappers.TimeLimit):
+            return env._max_episode_steps
+        env = env.env
+    return None
 
 
 def _compare_fresh(env: gym.Env, make: Callable[[], gym.Env], first: list[tuple], seed: int, steps: int) -> list[str]:

@@ -1,15 +1,32 @@
-"""The environments serl-bench ships: short CLI names, Gymnasium ids and what each one offers."""
+"""The environments: the ones serl-bench ships, plugins, and ``module:attr`` envs — short CLI names, Gymnasium
+ids and what each one offers.
+
+An env of your own is an `EnvEntry` (its class subclasses `serl_bench.envs.TextEnv`). serl-bench finds it
+either by an entry point of the ``serl_bench.envs`` group in an installed distribution::
+
+    [project.entry-points."serl_bench.envs"]
+    lock = "lock_env:ENTRY"
+
+or named on the command line as ``--env module:attr`` (like Gymnasium's ``make("pkg.module:Env-v0")``):
+the module is imported and ``attr`` is the `EnvEntry`. Either way it is registered with Gymnasium under
+its ``id`` and checked against the env contract before its first episode.
+"""
 
 from __future__ import annotations
 
 import importlib
 import inspect
-from dataclasses import dataclass
+import sys
+from dataclasses import dataclass, replace
+from importlib.metadata import entry_points
 from typing import Any
 
 import gymnasium as gym
 
 from serl_bench.errors import ConfigError, UnknownNameError
+
+ENTRY_POINT_GROUP = "serl_bench.envs"
+BUNDLED = "bundled"  #: the ``source`` of the envs serl-bench ships
 
 #: arguments the harness itself passes to every env (a user's --env-arg cannot set them)
 _HARNESS_ARGS = ("split", "progress", "render_mode")
@@ -33,6 +50,11 @@ class EnvEntry:
     max_prompt_tokens: int = 2048  #: prompt length the official SERL scripts allow (ALFWorld 2048, WebShop 4096)
     max_steps: int = 50  #: registered as Gymnasium's ``max_episode_steps`` (ALFWorld 50, WebShop 15, as in the
     #: literature): the one default; ``gym.make(id, max_episode_steps=N)`` overrides it
+    source: str = BUNDLED  #: ``bundled``, ``plugin <distribution>`` or ``module <module:attr>``
+
+    @property
+    def bundled(self) -> bool:
+        return self.source == BUNDLED
 
     def make(self, **kwargs: Any) -> gym.Env:
         return gym.make(self.id, **kwargs)
@@ -93,17 +115,78 @@ def _webshop() -> EnvEntry:
 
 
 ENVS: dict[str, EnvEntry] = {entry.name: entry for entry in (_alfworld(), _webshop())}
+_PLUGINS: dict[str, EnvEntry] = {}  #: by name: envs of installed distributions, loaded once
+_MODULES: dict[str, EnvEntry] = {}  #: by ``module:attr``: envs named on the command line
+_plugins_loaded = False
 
 
 def env_entry(name: str) -> EnvEntry:
-    """Look an env up by short name or Gymnasium id."""
+    """Look an env up by short name or Gymnasium id (bundled, then plugins), or import it as ``module:attr``."""
     for entry in ENVS.values():
         if name in (entry.name, entry.id):
             return entry
-    raise UnknownNameError("env", name, ENVS)
+    plugins = _plugins()
+    for entry in plugins.values():
+        if name in (entry.name, entry.id):
+            return entry
+    if ":" in name and not name.startswith("serl/"):
+        return _from_module(name)
+    raise UnknownNameError("env", name, {**ENVS, **plugins})
+
+
+def list_envs() -> list[EnvEntry]:
+    """The bundled envs, then every installed plugin's."""
+    return [*ENVS.values(), *_plugins().values()]
+
+
+def _plugins() -> dict[str, EnvEntry]:
+    global _plugins_loaded
+    if not _plugins_loaded:
+        _plugins_loaded = True
+        for ep in entry_points(group=ENTRY_POINT_GROUP):
+            where = f"plugin {ep.dist.name if ep.dist else ep.value}"
+            try:
+                entry = _as_entry(ep.load(), f"{where} ({ep.value})")
+            except Exception as exc:  # one broken plugin must not take the others down
+                print(f"serl-bench: warning: env plugin {ep.name!r} ({ep.value}) failed to load: {exc}",
+                      file=sys.stderr)
+                continue
+            if entry.name in ENVS or entry.name in _PLUGINS:
+                print(f"serl-bench: warning: env plugin {ep.name!r} ({ep.value}) is not used: the name "
+                      f"{entry.name!r} is taken", file=sys.stderr)
+                continue
+            _PLUGINS[entry.name] = _register(replace(entry, source=where))
+    return _PLUGINS
+
+
+def _from_module(spec: str) -> EnvEntry:
+    if spec not in _MODULES:
+        module, _, attr = spec.partition(":")
+        try:
+            loaded = getattr(importlib.import_module(module), attr)
+        except ImportError as exc:
+            raise ConfigError(f"--env {spec}: cannot import {module!r} ({exc})") from None
+        except AttributeError:
+            raise ConfigError(f"--env {spec}: module {module!r} has no {attr!r}") from None
+        # named by the spec that finds it, so records and the board's replay find it again
+        _MODULES[spec] = _register(replace(_as_entry(loaded, f"--env {spec}"), name=spec, source=f"module {spec}"))
+    return _MODULES[spec]
+
+
+def _as_entry(loaded: Any, where: str) -> EnvEntry:
+    if not isinstance(loaded, EnvEntry):
+        what = f"the class {loaded.__name__}" if isinstance(loaded, type) else f"a {type(loaded).__name__}"
+        raise ConfigError(f"{where} is {what}, not a serl_bench.envs.EnvEntry: name the EnvEntry that describes the "
+                          "env (see docs/environments.md, 'Your own env')")
+    return loaded
+
+
+def _register(entry: EnvEntry) -> EnvEntry:
+    if entry.id not in gym.registry:
+        gym.register(id=entry.id, entry_point=entry.entry_point, max_episode_steps=entry.max_steps)
+    return entry
 
 
 def register_all() -> None:
     for entry in ENVS.values():
-        if entry.id not in gym.registry:
-            gym.register(id=entry.id, entry_point=entry.entry_point, max_episode_steps=entry.max_steps)
+        _register(entry)

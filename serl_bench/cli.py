@@ -161,14 +161,14 @@ def _cmd_experiment(args: argparse.Namespace) -> int:
 
 
 def _cmd_envs(args: argparse.Namespace) -> int:
-    from .envs import ENVS
+    from .envs import list_envs
     from .feedback import Granularity, Source
 
     if args.json:
-        print(json.dumps([dataclasses.asdict(e) for e in ENVS.values()], indent=2))
+        print(json.dumps([dataclasses.asdict(e) for e in list_envs()], indent=2))
         return 0
-    for e in ENVS.values():
-        print(f"{e.name}  ({e.id})  {e.description}")
+    for e in list_envs():
+        print(f"{e.name}  ({e.id})  {e.description}" + ("" if e.bundled else f"  [{e.source}]"))
         splits = ", ".join(f"{name} [{source}]" for name, source in e.splits.items())
         print(f"  splits: {splits}; default {e.default_split}")
         print(f"  task types: {', '.join(e.task_types)}")

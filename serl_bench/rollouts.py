@@ -63,12 +63,48 @@ def make_env(entry: EnvEntry, split: str, *, max_steps: int, env_args: dict[str,
 
     entry.check_args(env_args or {})
     try:
-        return entry.make(split=split, max_episode_steps=max_steps, progress=on_progress, **(env_args or {}))
+        env = entry.make(split=split, max_episode_steps=max_steps, progress=on_progress, **(env_args or {}))
     except TypeError as exc:
         raise ConfigError(f"env {entry.name!r}: {exc}") from None
     finally:
         if bar is not None:
             bar.close()
+    try:
+        check_harness_contract(entry, env)
+    except BaseException:
+        env.close()
+        raise
+    return env
+
+
+_CHECKED: set[tuple[str, str]] = set()  #: (env id, split) of envs not bundled that passed `check_env` here
+
+
+def check_harness_contract(entry: EnvEntry, env: gym.Env) -> None:
+    """Before any episode: the env has the split the harness reads (tasks, source, fingerprint), and an env
+    that serl-bench does not ship passes `serl_bench.envs.check_env` (once per process). A one-line
+    `ConfigError` otherwise, naming what is missing."""
+    from serl_bench.envs import Split, check_env
+    from serl_bench.envs._contract import EnvContractError
+
+    split = getattr(env.unwrapped, "split", None)
+    where = f"env {entry.name!r}" + ("" if entry.bundled else f" ({entry.source})")
+    if not isinstance(split, Split):
+        raise ConfigError(f"{where} has no split: set self.split to a serl_bench.envs.Split (its tasks, source and "
+                          "fingerprint go into every record) in __init__; see docs/environments.md, 'Your own env'")
+    if not split.tasks:
+        raise ConfigError(f"{where}: split {split.name!r} has no tasks")
+    if not isinstance(getattr(env.unwrapped, "task_ids", None), list):
+        raise ConfigError(f"{where} has no task_ids list: subclass serl_bench.envs.TextEnv, which derives it from "
+                          "the split")
+    key = (entry.id, split.name)
+    if entry.bundled or key in _CHECKED:
+        return
+    try:
+        check_env(env)
+    except EnvContractError as exc:
+        raise ConfigError(f"{where} breaks the env contract: {str(exc)[:600]}; see docs/environments.md") from None
+    _CHECKED.add(key)
 
 
 class EpisodeRecorder:

@@ -11,6 +11,7 @@ from gymnasium import spaces
 
 from serl_bench.errors import ConfigError, UnknownNameError
 
+from .._base import TextEnv
 from .._contract import requested_task
 from .._split import Split
 from . import _anchor, _engine
@@ -22,7 +23,7 @@ TEXT_CHARSET = frozenset(string.printable)
 _TASK_PREFIX = "Your task is to: "
 
 
-class ALFWorldEnv(gym.Env[str, str]):
+class ALFWorldEnv(TextEnv):
     """ALFWorld on its real engine (alfworld + textworld's PDDL env + fast-downward).
 
     ``reset(seed=..., options={"task_id": ...})`` picks a game of the split (by id or index; without
@@ -78,10 +79,6 @@ class ALFWorldEnv(gym.Env[str, str]):
         self._loaded: str | None = None
         self._state: Any = None
         self._obs = ""
-
-    @property
-    def task_ids(self) -> list[str]:
-        return self.split.task_ids
 
     def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[str, dict]:
         super().reset(seed=seed)

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import string
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 import gymnasium as gym
-from gymnasium import spaces
 
 from serl_bench.errors import ConfigError, UnknownNameError
 
+from .._base import TextEnv, TextSpace
 from .._contract import requested_task
 from .._split import Split
 from . import _expert, _server
@@ -33,16 +32,6 @@ REQUEST_TIMEOUT = 30.0
 UNLIMITED_PLAN = 100  #: the expert's horizon where no time limit is set (``WebShopEnv`` made directly)
 
 
-class AnyText(spaces.Text):
-    """Text of any characters (product pages hold accents, symbols, emoji); samples printable ASCII."""
-
-    def __init__(self, max_length: int) -> None:
-        super().__init__(max_length=max_length, min_length=0, charset=string.printable)
-
-    def contains(self, x: Any) -> bool:
-        return isinstance(x, str) and self.min_length <= len(x) <= self.max_length
-
-
 @dataclass(frozen=True)
 class Task:
     """One goal of a split, as the harness plays it."""
@@ -57,7 +46,7 @@ class Task:
         return hashlib.sha256(f"{self.catalog_fingerprint}:{self.goal.index}".encode()).hexdigest()
 
 
-class WebShopEnv(gym.Env[str, str]):
+class WebShopEnv(TextEnv):
     """WebShop (Yao et al., 2022): find and buy the product an instruction asks for on a real web site.
 
     The site (a Flask app on 127.0.0.1, shared by the envs of a process that use the same catalog) starts on
@@ -122,8 +111,8 @@ class WebShopEnv(gym.Env[str, str]):
             raise ConfigError(f"WebShop split {split} of this catalog has no goals; use more products")
         source = "original-data" if self.catalog.source == "original" else SPLIT_SOURCES[split]
         self.split: Split[Task] = Split(split, source, tasks)
-        self.observation_space = AnyText(MAX_TEXT)
-        self.action_space = AnyText(MAX_TEXT)
+        self.observation_space = TextSpace(MAX_TEXT)
+        self.action_space = TextSpace(MAX_TEXT)
         self._server: _server.SiteServer | None = None
         self._http: HttpBrowser | None = None
         self._browser: Browser | None = None
@@ -134,10 +123,6 @@ class WebShopEnv(gym.Env[str, str]):
         self._steps, self._score, self._done = 0, 0.0, False
 
     # ------------------------------------------------------------------------------------------ gym API
-
-    @property
-    def task_ids(self) -> list[str]:
-        return self.split.task_ids
 
     @property
     def site_url(self) -> str | None:

@@ -14,6 +14,7 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from serl_bench.envs import ENVS
 from serl_bench.results import AnyRecord, panel_of
 
 from ._reported import ReportedFigure, load_reported
@@ -70,7 +71,8 @@ def rows(records: list[tuple[str, AnyRecord] | tuple[str, AnyRecord, Verificatio
         tasks = r.split_fingerprint[:8] if r.split_fingerprint else "unknown"
         max_steps = r.protocol.max_steps if r.schema_version >= 2 else None
         out.append(Row(
-            file=name, method=r.method, env=r.env, split=r.split, split_source=r.split_source, tasks=tasks,
+            file=name, method=r.method, env=r.env if r.env in ENVS else f"{r.env} (not bundled)", split=r.split,
+            split_source=r.split_source, tasks=tasks,
             max_steps=max_steps, panel=panel_of(r),
             success=round(100 * r.success_rate, 1), ci_lo=round(100 * r.success_ci95[0], 1),
             ci_hi=round(100 * r.success_ci95[1], 1), score=round(r.score_mean, 3), episodes=r.episodes,

@@ -115,6 +115,14 @@ def test_an_env_from_make_is_compared_with_one_made_alike(registered_toy):
     check_env(gym.make(registered_toy))
 
 
+def test_a_fresh_instance_gets_the_step_limit_the_env_was_made_with():
+    gym.register("serl_test/LimitedToy-v0", entry_point=_Toy, max_episode_steps=2)
+    try:  # cut at 4 steps, not at the registered 2 (it once was compared with one cut at 2, and failed)
+        check_env(gym.make("serl_test/LimitedToy-v0", max_episode_steps=4))
+    finally:
+        del gym.registry["serl_test/LimitedToy-v0"]
+
+
 def test_make_must_build_a_new_instance():
     env = _Toy()
     with pytest.raises(EnvContractError, match="make\\(\\) returned the env itself"):
