@@ -50,8 +50,9 @@ def _add_config_args(parser: argparse.ArgumentParser, config_cls: type) -> None:
         elif kind not in (int, float):
             kind = str
         shown = default.value if isinstance(default, enum.Enum) else default
-        parser.add_argument(flag, type=kind, required=required, default=shown, **extra,
-                            help=f"{help_}" + ("" if required or default is None else f" (default: {shown})"))
+        parser.add_argument(flag, type=kind, default=shown, **extra,  # required: checked once --config is read
+                            help=f"{help_}" + (" (required)" if required else "" if default is None
+                                               else f" (default: {shown})"))
 
 
 def _base_type(hint: Any) -> Any:
@@ -77,17 +78,72 @@ def _key_values(pairs: list[str], flag: str) -> dict[str, Any]:
     return out
 
 
-def _config_from(args: argparse.Namespace, config_cls: type) -> Any:
+def _explicit(args: argparse.Namespace, config_cls: type) -> frozenset[str]:
+    """The fields the user set: by a flag on the command line, or in the ``--config`` file."""
+    return frozenset(_given(args, config_cls) | set(_file_settings(args, config_cls)))
+
+
+def _given(args: argparse.Namespace, config_cls: type) -> set[str]:
+    """The fields whose flag is on the command line (``--x``, ``--no-x``, ``--x=v``; ``--env-arg`` for env_args)."""
+    tokens = {token.split("=", 1)[0] for token in args.argv if token.startswith("--")}
     hints = typing.get_type_hints(config_cls)
+    given = set()
+    for f in dataclasses.fields(config_cls):
+        flag = "--" + f.name.replace("_", "-")
+        if _base_type(hints[f.name]) is dict:
+            flag = flag.removesuffix("s")
+        if flag in tokens or "--no-" + flag[2:] in tokens:
+            given.add(f.name)
+    return given
+
+
+def _file_settings(args: argparse.Namespace, config_cls: type) -> dict[str, Any]:
+    if getattr(args, "config", None) is None:
+        return {}
+    if not hasattr(args, "_file"):
+        from .configfile import read_config_file
+
+        args._file = read_config_file(args.config, args.command, [f.name for f in dataclasses.fields(config_cls)])
+    return args._file
+
+
+def _config_from(args: argparse.Namespace, config_cls: type) -> Any:
+    """The config of the flags, over the ``--config`` file's settings (a flag given wins), over the defaults."""
+    hints = typing.get_type_hints(config_cls)
+    file, given = _file_settings(args, config_cls), _given(args, config_cls)
     values = {}
     for f in dataclasses.fields(config_cls):
         value, kind = getattr(args, f.name), _base_type(hints[f.name])
         if kind is dict:
-            value = _key_values(value, "--" + f.name.replace("_", "-").removesuffix("s"))
+            pairs = _key_values(value, "--" + f.name.replace("_", "-").removesuffix("s"))
+            value = {**_file_value(args, f.name, kind, file[f.name]), **pairs} if f.name in file else pairs
+        elif f.name in file and f.name not in given:
+            value = _file_value(args, f.name, kind, file[f.name])
         elif isinstance(kind, type) and issubclass(kind, enum.Enum) and value is not None:
             value = kind(value)
+        if value is None and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            raise ConfigError(f"--{f.name.replace('_', '-')} is required (a flag, or a setting of --config FILE)")
         values[f.name] = value
     return config_cls(**values)
+
+
+def _file_value(args: argparse.Namespace, name: str, kind: Any, value: Any) -> Any:
+    """A setting of the ``--config`` file, checked against the field's type (one line naming it if wrong)."""
+    where = f"--config {args.config}: {name}"
+    if isinstance(kind, type) and issubclass(kind, enum.Enum):
+        if value not in kind._value2member_map_:
+            raise ConfigError(f"{where} must be one of {', '.join(m.value for m in kind)}, got {value!r}")
+        return kind(value)
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    wanted = {dict: isinstance(value, dict), bool: isinstance(value, bool), int: number and float(value).is_integer(),
+              float: number, str: isinstance(value, str)}.get(kind, True)
+    if not wanted and not (value is None and kind is str):
+        raise ConfigError(f"{where} must be {_KIND_NAMES.get(kind, kind)}, got {value!r}")
+    return int(value) if kind is int else value
+
+
+_KIND_NAMES = {dict: "a table of KEY = VALUE", bool: "true or false", int: "a whole number", float: "a number",
+               str: "text"}
 
 
 def _cmd_eval(args: argparse.Namespace) -> int:
@@ -113,12 +169,8 @@ def _print_record(r: Any) -> None:
 def _cmd_run(args: argparse.Namespace) -> int:
     from .training import TrainConfig, train
 
-    fields = {f.name for f in dataclasses.fields(TrainConfig)}
-    explicit = frozenset(name for token in args.argv if token.startswith("--")
-                         for name in [token[2:].split("=", 1)[0].replace("-", "_").removeprefix("no_")]
-                         if name in fields)
     result = train(_config_from(args, TrainConfig), out=args.out, resume=args.resume, progress=not args.no_progress,
-                   explicit=explicit)
+                   explicit=_explicit(args, TrainConfig))
     _print_record(result.record)
     t = result.record.training
     print(f"trained {t.updates} updates, {t.rollouts} rollouts, {t.tokens} response tokens in "
@@ -303,6 +355,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("eval", help="evaluate a method on an environment and write a run directory")
     _add_config_args(p, EvalConfig)
+    p.add_argument("--config", metavar="FILE", help="settings from a TOML, YAML or JSON file, by field name (a run's "
+                   "config.json runs it again); flags given on the command line win")
     p.add_argument("--out", help="run directory (default: runs/<method>-<env>-<time>)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out, skipping finished episodes")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
@@ -310,6 +364,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="train a method (grpo, gigpo, rloo, ppo, sft, rft, opd, serl) and evaluate it")
     _add_config_args(p, TrainConfig)
+    p.add_argument("--config", metavar="FILE", help="settings from a TOML, YAML or JSON file, by field name (a run's "
+                   "config.json runs it again); flags given on the command line win")
     p.add_argument("--out", help="run directory (default: runs/<method>-<env>-<time>)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
@@ -318,6 +374,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("experiment", help="a grid of training runs (arms x seeds) from one warm start, on one panel, "
                                           "with a table of success, p-values and learning curves")
     _add_config_args(p, ExperimentConfig)
+    p.add_argument("--config", metavar="FILE", help="settings from a TOML, YAML or JSON file, by field name (a run's "
+                   "config.json runs it again); flags given on the command line win")
     p.add_argument("--out", required=True, help="experiment directory (one run directory per arm and seed)")
     p.add_argument("--dry-run", action="store_true", help="check the grid and print its estimated cost; run nothing")
     p.add_argument("--summarize", action="store_true", help="only (re)write the summary of the runs in --out")
