@@ -28,6 +28,8 @@ from serl_bench.feedback import Granularity
 from serl_bench.options import option
 from serl_bench.transcripts import TrainTranscripts
 
+from ._loggers import LoggerKind
+
 
 class RolloutBackend(StrEnum):
     """What generates the training rollouts."""
@@ -110,6 +112,8 @@ class TrainConfig:
     eval_before: bool = option("also evaluate the starting model on the same panel first (into <run>/start), so "
                                "the run reports success before and after training", default=True)
     checkpoint_every: int = option("save a checkpoint every N updates (0: only at the end)", default=1)
+    logger: LoggerKind = option("also log every update's metrics to tensorboard, wandb or trackio (offline, in the "
+                                "run directory; pip install 'serl-bench[loggers]')", default=LoggerKind.NONE)
     train_transcripts: TrainTranscripts = option("training groups written to train-transcripts.jsonl each update: "
                                                  "first (one group), all or none", default=TrainTranscripts.FIRST)
     seed: int = option("seed of task sampling, rollouts and initialization", default=0)

@@ -23,6 +23,7 @@ from serl_bench.rundir import RunDir, new_run_path
 from serl_bench.transcripts import group_transcripts
 
 from ._config import TrainConfig, with_profile
+from ._loggers import MetricsLogger, check_logger
 from ._method import TrainingMethod
 
 
@@ -63,13 +64,17 @@ def train(config: TrainConfig, *, out: str | Path | None = None, resume: bool = 
         started = time.time()  # the segment's clock starts before the model loads
         trainer = Trainer(config, method, run, progress=progress)
         trainer.segment_started = started
+        logger = None
         try:
             start = trainer.load() if resume and trainer.checkpoint_dir.exists() else 0
             run.trim_metrics(start)
             run.keep_transcripts(before_update=start)
-            _loop(trainer, start)
+            logger = MetricsLogger(config.logger, run.path, name=run.path.name, config=resolved)
+            _loop(trainer, start, logger)
             record = _finish(trainer, out.name, method_args)
         finally:
+            if logger is not None:
+                logger.close()
             trainer.close()
     return TrainResult(path=run.path, record=record)
 
@@ -95,12 +100,13 @@ def check_before_work(config: TrainConfig, method: TrainingMethod) -> None:
         via = f" (the {config.profile} profile's)" if config.profile != "cpu-small" else ""
         raise ConfigError(f"--device cuda{via} needs a CUDA GPU and this machine has none visible: use --device cpu, "
                           "or --profile cpu-small")
+    check_logger(config.logger)
     if config.backend == RolloutBackend.VLLM and importlib.util.find_spec("vllm") is None:
         raise ConfigError("--backend vllm needs vLLM, which is not installed: pip install vllm (GPU machines), or "
                           "--backend hf")
 
 
-def _loop(trainer: Any, start: int) -> None:
+def _loop(trainer: Any, start: int, logger: MetricsLogger) -> None:
     c, method = trainer.config, trainer.method
     bar = None
     if trainer.progress:
@@ -123,6 +129,8 @@ def _loop(trainer: Any, start: int) -> None:
             metrics["eval/success_rate"] = sum(t.won for t in evaluated) / len(evaluated)
             metrics["eval/score_mean"] = sum(t.score for t in evaluated) / len(evaluated)
         trainer.run.append_metrics(metrics)
+        logger.log(metrics, k)
+        (bar.write if bar is not None else print)(_update_line(metrics, c.updates))
         if (c.checkpoint_every and (k + 1) % c.checkpoint_every == 0) or k == c.updates - 1:
             trainer.save(k)
         if bar is not None:
@@ -131,6 +139,16 @@ def _loop(trainer: Any, start: int) -> None:
             bar.update(1)
     if bar is not None:
         bar.close()
+
+
+def _update_line(m: dict[str, Any], updates: int) -> str:
+    """One console line per update: what the rollouts did, what the update did, and how long each took."""
+    did = m["skipped"] if "skipped" in m else (
+        f"loss {m.get('losses/policy_loss', 0.0):.4f}  clip {m.get('losses/clip_fraction', 0.0):.2f}"
+        f"  samples {m.get('samples', 0)}")
+    return (f"update {m['update'] + 1}/{updates}  success {m.get('charts/success_rate', 0.0):.2f}  score "
+            f"{m.get('charts/score_mean', 0.0):.2f}  valid {m.get('charts/valid_action_rate', 0.0):.2f}  {did}  "
+            f"rollout {m.get('time/rollout_s', 0.0):.0f} s  update {m.get('time/update_s', 0.0):.0f} s")
 
 
 def _finish(trainer: Any, run_id: str, method_args: dict[str, Any]) -> ResultsRecord:
