@@ -170,7 +170,7 @@ def play_into(run: RunDir, envs: list[gym.Env], agents: list[Agent], episodes: l
     todo = [i for i in range(len(episodes)) if i not in done]
     bar = _episode_bar(progress, len(episodes), len(done), desc)
     finished: dict[int, tuple[EpisodeRecord, dict[str, Any]]] = {}
-    wins, ran = 0, 0
+    wins, ran, steps = 0, 0, 0
 
     unwritten = list(todo)
 
@@ -184,12 +184,19 @@ def play_into(run: RunDir, envs: list[gym.Env], agents: list[Agent], episodes: l
             run.append_transcript(transcript)
         wins, ran = wins + trials[-1].won, ran + 1
         if bar is not None:
-            bar.set_postfix_str(f"success {wins}/{ran}", refresh=False)
+            bar.set_postfix_str(f"success {wins}/{ran}, {steps} steps", refresh=False)
             bar.update(1)
+
+    def on_steps(n: int) -> None:  # long episodes: the bar shows the steps played so far
+        nonlocal steps
+        steps += n
+        if bar is not None:
+            bar.set_postfix_str(f"success {wins}/{ran}, {steps} steps", refresh=False)
+            bar.update(0)  # redrawn at tqdm's own pace (mininterval), not once per round
 
     try:
         play_batch(envs, [agents[i % len(agents)] for i in todo], [episodes[i] for i in todo], max_steps=max_steps,
-                   policy=policy, on_done=on_done)
+                   policy=policy, on_done=on_done, on_steps=on_steps)
     finally:
         if bar is not None:
             bar.close()

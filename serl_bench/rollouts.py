@@ -223,12 +223,13 @@ class _Slot:
 
 
 def play_batch(envs: Sequence[gym.Env], agents: Sequence[Agent], episodes: Sequence[EpisodeSpec], *, max_steps: int,
-               policy: str | None = None, on_done: Callable[[int, tuple[Trajectory, ...]], None] | None = None
-               ) -> list[tuple[Trajectory, ...]]:
+               policy: str | None = None, on_done: Callable[[int, tuple[Trajectory, ...]], None] | None = None,
+               on_steps: Callable[[int], None] | None = None) -> list[tuple[Trajectory, ...]]:
     """Play ``episodes`` (episode ``i`` by ``agents[i]``), ``len(envs)`` at a time in lockstep.
 
     Returns each episode's trials (one for most agents; the last is the outcome). ``on_done(i, trials)`` is
-    called as each episode finishes, in order of finishing. An agent holds one episode's state, so an
+    called as each episode finishes, in order of finishing; ``on_steps(n)`` after each lockstep round, with the
+    steps it played (a progress bar moves while long episodes run). An agent holds one episode's state, so an
     episode waits while its agent plays another one (``[agent] * n`` on one env plays them in turn).
     """
     if len(agents) != len(episodes):
@@ -252,6 +253,8 @@ def play_batch(envs: Sequence[gym.Env], agents: Sequence[Agent], episodes: Seque
         for s, decision in zip(running, _decide([slots[s] for s in running]), strict=True):
             if decision is not None:
                 slots[s].apply(decision)
+        if on_steps is not None and running:
+            on_steps(len(running))
         for s in list(playing):
             if not slots[s].running:
                 _finish(slots, s, playing, results, on_done)

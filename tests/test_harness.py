@@ -99,3 +99,11 @@ def test_bad_configs_fail_before_any_work(tmp_path, kwargs, error, message):
     with pytest.raises(error, match=message):
         evaluate(EvalConfig(**kwargs), out=tmp_path / "bad", progress=False)
     assert not (tmp_path / "bad").exists()
+
+
+def test_the_episode_bar_counts_the_steps_played_while_episodes_run(small_split, tmp_path, capsys):
+    evaluate(config("random", episodes=2), out=tmp_path / "bar", progress=True)
+    last = capsys.readouterr().err.replace("\r", "\n").strip().splitlines()[-1]
+    episodes = [json.loads(x) for x in (tmp_path / "bar" / "episodes.jsonl").read_text().splitlines()]
+    wins, steps = sum(e["won"] for e in episodes), sum(e["steps"] for e in episodes)
+    assert f"success {wins}/2, {steps} steps" in last
