@@ -213,6 +213,17 @@ def test_every_goal_is_solvable_with_its_own_product(catalog):
         assert reward.total == 1.0, (g.instruction_text, reward)
 
 
+def test_every_goal_names_the_type_of_its_own_product(catalog):
+    """The product noun a goal asks for (the longest product-type head its instruction names) is in the title or
+    the category breadcrumb of the goal's target product."""
+    heads = sorted({h.lower() for t in PRODUCT_TYPES for h in t.heads}, key=len, reverse=True)
+    for g in catalog.goals:
+        asked = next((h for h in heads if h in g.instruction_text), None)
+        product = catalog.product(g.asin)
+        assert asked is not None and (asked in product.title.lower() or asked in product.product_category.lower()), \
+            (g.instruction_text, product.title)
+
+
 def test_every_goal_has_a_distractor_from_the_same_query(catalog):
     by_query: dict[str, list[Product]] = {}
     for p in catalog.products:
