@@ -112,6 +112,8 @@ class TrainConfig:
     eval_before: bool = option("also evaluate the starting model on the same panel first (into <run>/start), so "
                                "the run reports success before and after training", default=True)
     checkpoint_every: int = option("save a checkpoint every N updates (0: only at the end)", default=1)
+    keep_checkpoints: int = option("checkpoints kept: the last (1), or also the N-1 before it, as "
+                                   "checkpoints/update-K/ (model only, to evaluate)", default=1)
     logger: LoggerKind = option("also log every update's metrics to tensorboard, wandb or trackio (offline, in the "
                                 "run directory; pip install 'serl-bench[loggers]')", default=LoggerKind.NONE)
     train_transcripts: TrainTranscripts = option("training groups written to train-transcripts.jsonl each update: "
@@ -158,7 +160,8 @@ class TrainConfig:
 #: whole-number settings and their least value
 _AT_LEAST = {"updates": 1, "tasks_per_update": 1, "group_size": 1, "max_steps": 1, "max_new_tokens": 1, "epochs": 1,
              "minibatch": 1, "micro_batch": 1, "eval_episodes": 1, "eval_batch": 1, "history": 0, "train_layers": 0,
-             "teacher_prompt_tokens": 0, "eval_every": 0, "checkpoint_every": 0, "seed": 0, "eval_seed": 0}
+             "teacher_prompt_tokens": 0, "eval_every": 0, "checkpoint_every": 0, "keep_checkpoints": 1, "seed": 0,
+             "eval_seed": 0}
 #: real-valued settings and their least value (every one finite)
 _AT_LEAST_REAL = {"temperature": 0.0, "eval_temperature": 0.0, "lr": float("-inf"), "weight_decay": 0.0,
                   "ppo_clip": float("-inf"), "dual_clip": 0.0, "entropy_coef": float("-inf"), "max_grad_norm": 0.0}

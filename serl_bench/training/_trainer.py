@@ -78,6 +78,7 @@ class Trainer:
         self.agents = [self._agent(config.temperature) for _ in self.envs]
         self.task_rng = random.Random(config.seed)
         self.totals = {"rollouts": 0, "tokens": 0, "wall_clock_s": 0.0}  #: wall clock of the segments before this
+        self.saved_update: int | None = None  #: the update of checkpoints/last, once there is one
         self.segment_started = time.time()  #: when this process's segment of the run began
         self._eval_envs: list[Any] = []
 
@@ -194,7 +195,8 @@ class Trainer:
             if self.checkpoint_dir.exists():
                 os.replace(self.checkpoint_dir, old)
             os.replace(staging, self.checkpoint_dir)
-            shutil.rmtree(old, ignore_errors=True)
+            self._retire(old)
+            self.saved_update = update
         except Exception as exc:
             if not _write_failure(exc):
                 raise
@@ -206,6 +208,19 @@ class Trainer:
         finally:
             shutil.rmtree(staging, ignore_errors=True)
 
+    def _retire(self, old: Path) -> None:
+        """The checkpoint just replaced: kept as ``checkpoints/update-K/`` without its optimizer state (to evaluate,
+        not to resume) where ``keep_checkpoints`` asks for more than the last, else removed; the oldest beyond
+        the count go."""
+        keep = self.config.keep_checkpoints - 1
+        if keep > 0 and old.is_dir() and self.saved_update is not None:
+            (old / "state.pt").unlink(missing_ok=True)
+            os.replace(old, old.with_name(f"update-{self.saved_update}"))
+        shutil.rmtree(old, ignore_errors=True)
+        kept = sorted(old.parent.glob("update-*"), key=lambda p: int(p.name.removeprefix("update-")))
+        for stale in kept[:max(len(kept) - keep, 0)]:
+            shutil.rmtree(stale, ignore_errors=True)
+
     def _write_checkpoint(self, staging: Path, update: int) -> None:
         self.model.save_pretrained(staging / "model")
         self.tokenizer.save_pretrained(staging / "model")
@@ -214,7 +229,8 @@ class Trainer:
         if learner.teacher is not None and not _same_weights(learner.teacher, self.model):
             learner.teacher.save_pretrained(staging / "teacher")  # else it is the policy: not stored twice
         totals = {**self.totals, "wall_clock_s": self.elapsed()}
-        torch.save({"optimizer": learner.optimizer.state_dict(), "update": update,
+        final = update == self.config.updates - 1  # the run is done: resuming only evaluates, no optimizer needed
+        torch.save({"optimizer": None if final else learner.optimizer.state_dict(), "update": update,
                     "value_head": learner.value_head.state_dict() if learner.value_head else None,
                     "teacher_synced_at": learner.teacher_synced_at, "task_rng": self.task_rng.getstate(),
                     "torch_rng": torch.get_rng_state(), "totals": totals}, staging / "state.pt")
@@ -249,7 +265,12 @@ class Trainer:
             if stored.exists():
                 teacher = AutoModelForCausalLM.from_pretrained(stored, dtype=self.model.dtype)
             learner.teacher.load_state_dict(teacher.state_dict())
-        learner.optimizer.load_state_dict(state["optimizer"])
+        if state["optimizer"] is not None:
+            learner.optimizer.load_state_dict(state["optimizer"])
+        elif int(state["update"]) + 1 < self.config.updates:
+            raise RunDirError(f"{state_path} has no optimizer state (it is the checkpoint of a finished run), so "
+                              "training cannot continue from it; start a new run from it with --model RUN_DIR")
+        self.saved_update = int(state["update"])
         if learner.value_head is not None and state["value_head"] is not None:
             learner.value_head.load_state_dict(state["value_head"])
         learner.teacher_synced_at = state["teacher_synced_at"]

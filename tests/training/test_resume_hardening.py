@@ -139,3 +139,23 @@ def test_a_full_disk_while_checkpointing_is_one_line_and_keeps_the_last_checkpoi
         assert sorted(p.name for p in (out / "checkpoints").iterdir()) == ["last"]
         assert torch.load(out / "checkpoints" / "last" / "state.pt", weights_only=True)["update"] == 0
     assert [json.loads(line)["update"] for line in (out / "metrics.jsonl").read_text().splitlines()] == [0, 1]
+
+
+def test_older_checkpoints_are_kept_model_only_and_the_last_drops_its_optimizer(tmp_path, small_split,
+                                                                                random_model):
+    from serl_bench.training._trainer import load_state
+
+    run = train(TrainConfig(**{**SMALL, "checkpoint_every": 1}, method="grpo", model=str(random_model), updates=4,
+                            keep_checkpoints=3), out=tmp_path / "keep", progress=False)
+    folder = run.path / "checkpoints"
+    assert sorted(p.name for p in folder.iterdir()) == ["last", "update-1", "update-2"]  # the last 3 of 4
+    assert all(not (folder / f"update-{k}" / "state.pt").exists() and (folder / f"update-{k}" / "model").is_dir()
+               for k in (1, 2))
+    state = load_state(folder / "last" / "state.pt", "cpu")
+    assert state["update"] == 3 and state["optimizer"] is None  # a finished run resumes only to evaluate
+    again = train(TrainConfig(**{**SMALL, "checkpoint_every": 1}, method="grpo", model=str(random_model), updates=4,
+                              keep_checkpoints=3), out=tmp_path / "keep", resume=True, progress=False)
+    assert again.record.episodes == run.record.episodes
+    one = train(TrainConfig(**{**SMALL, "checkpoint_every": 1}, method="grpo", model=str(random_model), updates=2),
+                out=tmp_path / "one", progress=False)
+    assert [p.name for p in (one.path / "checkpoints").iterdir()] == ["last"]
