@@ -251,6 +251,10 @@ def _cmd_feedback(args: argparse.Namespace) -> int:
         j = s["judge"]
         print(f"judge: {j['condensed']} of {j['trajectories']} trajectories condensed, {j['failures']} failed (their "
               f"raw trajectory used), {j['requests']} requests")
+        if j["failures"]:
+            print(f"warning: the judge failed {j['failures']} of {j['trajectories']} trajectories: the "
+                  "current_trajectory contexts counted above hold those trajectories raw, not condensed (see "
+                  "--judge-timeout)", file=sys.stderr)
     print(f"contexts: {run.out}")
     return 0
 

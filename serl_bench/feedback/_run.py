@@ -49,6 +49,7 @@ class FeedbackRunConfig:
     judge_url: str | None = option("OpenAI-compatible endpoint condensing current_trajectory, e.g. "
                                  "http://127.0.0.1:8000/v1", default=None)
     judge_model: str | None = option("model name the judge endpoint serves", default=None)
+    judge_timeout: float = option("seconds a judge request may take, connecting and the whole answer", default=30.0)
     env_args: dict[str, Any] = option("extra keyword arguments for the environment", default_factory=dict)
 
     def spec(self) -> FeedbackSpec:
@@ -92,12 +93,16 @@ def collect_feedback(config: FeedbackRunConfig, *, out: str | Path, progress: bo
         raise ConfigError(f"--out {out} is a folder; name a file for the contexts, e.g. {Path(out) / 'contexts.jsonl'}")
     if bool(config.judge_url) != bool(config.judge_model):
         raise ConfigError("--judge-url and --judge-model go together")
+    timeout = config.judge_timeout
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < float("inf"):
+        raise ConfigError(f"--judge-timeout must be a positive number of seconds, got {timeout!r}")
     names = [n.strip() for n in config.policy.split(",") if n.strip()]
     for name in names:
         get_method(name)
     policies = [(name, build_method(name)[0]) for name in names]
     expert = build_method("expert")[0] if spec.expert_fallback else None
-    judge = OpenAIJudge(JudgeConfig(base_url=config.judge_url, model=config.judge_model)) if config.judge_url else None
+    judge = OpenAIJudge(JudgeConfig(base_url=config.judge_url, model=config.judge_model, timeout_s=float(timeout))) \
+        if config.judge_url else None
     max_steps = config.max_steps if config.max_steps is not None else entry.max_steps
     env = make_env(entry, config.split or entry.default_split, max_steps=max_steps, env_args=config.env_args,
                    progress=progress)

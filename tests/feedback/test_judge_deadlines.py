@@ -50,3 +50,21 @@ def test_the_command_line_prints_the_judge_failures(local_endpoint, small_split,
                            "--no-progress"], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert "judge: 0 of 2 trajectories condensed, 2 failed (their raw trajectory used), 2 requests" in done.stdout
+    assert "warning: the judge failed 2 of 2 trajectories" in done.stderr
+
+
+def test_the_judge_timeout_is_a_setting(local_endpoint, small_split, tmp_path):
+    import pytest
+
+    from serl_bench.errors import ConfigError
+
+    server = local_endpoint("trickle", interval=0.1)
+    config = FeedbackRunConfig(feedback="current_trajectory", policy="expert", tasks=1, group_size=1,
+                               env_args={"games_per_type": 2}, judge_url=server.url, judge_model="m",
+                               judge_timeout=0.4)
+    run = collect_feedback(config, out=tmp_path / "contexts.jsonl", progress=False)
+    notes = {n for group in run.contexts for trajectory in group for c in trajectory if c for n in c.notes}
+    assert any("no complete answer within 0.4 s" in n for n in notes), notes
+    with pytest.raises(ConfigError, match="--judge-timeout must be a positive number of seconds, got 0"):
+        collect_feedback(FeedbackRunConfig(judge_url=server.url, judge_model="m", judge_timeout=0),
+                         out=tmp_path / "x.jsonl", progress=False)
