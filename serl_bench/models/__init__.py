@@ -54,7 +54,7 @@ def make_backend(backend: str = "auto", model: str | ModelRef | None = "default"
         raise ConfigError(f"the {backend} backend cannot run --model {ref.spec!r}: the openai backend takes an "
                           "endpoint URL, hf and vllm take a model")
     if backend == "openai":
-        return OpenAIBackend(ref.location)
+        return OpenAIBackend(ref.location, ref.name or None)
     if backend == "hf":
         from ._hf import HFBackend
 

@@ -78,7 +78,7 @@ class OpenAIBackend:
         except (httpx.HTTPError, ValueError, KeyError, IndexError, TypeError) as exc:
             reason = type(exc).__name__
         raise ConfigError(f"cannot list the models of {self.base_url} ({reason}); is the server up? "
-                          "name the model explicitly")
+                          "name the model it serves as URL#MODEL")
 
     def _send(self, method: str, path: str, body: dict[str, Any] | None = None) -> tuple[int, bytes]:
         """One HTTP exchange, its status and body, within ``timeout_s`` from start to last byte.

@@ -49,8 +49,9 @@ def resolve_model(spec: str | None) -> ModelRef:
 
     if is_warm_start(spec):
         return ModelRef(spec, "warm-start", str(ensure_warm_start(spec)), spec)
-    if spec.startswith(("http://", "https://")):
-        return ModelRef(spec, "endpoint", spec.rstrip("/"), spec)
+    if spec.startswith(("http://", "https://")):  # URL, or URL#model to name one the endpoint serves
+        url, _, served = spec.partition("#")
+        return ModelRef(spec, "endpoint", url.rstrip("/"), served.strip())
     path = Path(spec).expanduser()
     if path.suffix == ".gguf":
         if not path.is_file():
@@ -58,12 +59,14 @@ def resolve_model(spec: str | None) -> ModelRef:
         _check_gguf(path)
         return ModelRef(spec, "gguf", str(convert_gguf(path, path.stem)), path.stem)
     run = _run_of(path) if path.is_dir() else None
-    if run is not None:
-        model = run / "checkpoints" / "last" / "model"
+    if run is not None:  # the run's last checkpoint, or the checkpoint folder named (checkpoints/update-K/model)
+        model = path if path.resolve() != run.resolve() else run / "checkpoints" / "last" / "model"
         if not (model / "config.json").is_file():
             raise ConfigError(f"{run} is a training run without a saved model (checkpoints/last/model); finish or "
                               "resume it first")
-        return ModelRef(spec, "run", str(model.resolve()), run.resolve().name)
+        checkpoint = model.resolve().parent.name
+        name = run.resolve().name + ("" if checkpoint == "last" else f"@{checkpoint}")
+        return ModelRef(spec, "run", str(model.resolve()), name)
     if path.exists():
         _check_folder(path)
         return ModelRef(spec, "local", str(path.resolve()), path.name)

@@ -32,3 +32,10 @@ def test_a_dead_endpoint_fails_with_the_reason():
     backend = OpenAIBackend("http://127.0.0.1:9/v1", "m", retries=1)
     with pytest.raises(EndpointError, match=r"ConnectError.*\(2 attempts\)"):
         backend.chat([{"role": "user", "content": "hi"}], SamplingParams())
+
+
+def test_an_endpoint_model_is_named_after_a_hash(openai_server):
+    backend = make_backend("auto", f"{openai_server['base_url']}#{openai_server['model']}")
+    assert backend.model == backend.info.name == openai_server["model"] and backend.requests == 0  # nothing listed
+    out = backend.generate([[{"role": "user", "content": "hi"}]], SamplingParams(max_new_tokens=3))
+    assert out[0].text == "aaa"

