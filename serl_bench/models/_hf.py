@@ -49,6 +49,43 @@ def fast_cpu_dtype() -> Any:
     return torch.bfloat16 if seconds(torch.bfloat16) < 0.8 * seconds(torch.float32) else torch.float32
 
 
+@functools.cache
+def cpu_threads() -> int:
+    """torch's thread count on this CPU, chosen once per process: what ``OMP_NUM_THREADS`` says where it is
+    set, else the faster of one thread and all of them for the matrix products of a 135M-class model (a
+    prefill and 32 decode steps, best of 3, about half a second), measured as the process starts its model.
+    Why measure: on 2 cores, 2 threads prefill faster on a quiet machine, while beside other work one thread
+    decoded up to 10x faster (docs/benchmarks.md)."""
+    import os
+    import time
+
+    import torch
+
+    if os.environ.get("OMP_NUM_THREADS"):
+        return torch.get_num_threads()
+    counts = sorted({1, torch.get_num_threads()})
+    if len(counts) == 1:
+        return counts[0]
+    a, b, d = torch.randn(256, 576), torch.randn(576, 1536), torch.randn(20, 576)
+
+    def seconds(n: int) -> float:
+        torch.set_num_threads(n)
+        best = float("inf")
+        for _ in range(3):
+            start = time.perf_counter()
+            for _ in range(2):
+                a @ b
+            for _ in range(32):
+                d @ b
+            best = min(best, time.perf_counter() - start)
+        return best
+
+    times = {n: seconds(n) for n in counts}
+    chosen = min(times, key=times.__getitem__)
+    torch.set_num_threads(chosen)
+    return chosen
+
+
 def load_hf(model: ModelRef | str | None, *, dtype: str = "auto", device: str = "auto") -> tuple[Any, Any, str]:
     """``(model, tokenizer, device)`` from a resolved model; hub ids load only where the hub is reachable."""
     import torch
@@ -60,6 +97,8 @@ def load_hf(model: ModelRef | str | None, *, dtype: str = "auto", device: str = 
     if ref.kind == "endpoint":
         raise ConfigError(f"{ref.spec} is an endpoint: use the openai backend for it")
     device = ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
+    if device == "cpu":
+        cpu_threads()
     try:
         tokenizer = AutoTokenizer.from_pretrained(ref.location, local_files_only=ref.kind != "hub")
         loaded = AutoModelForCausalLM.from_pretrained(ref.location, dtype=pick_dtype(dtype, device),
@@ -99,8 +138,10 @@ class HFBackend:
         return backend
 
     def describe(self) -> dict[str, Any]:
+        import torch
+
         return {"backend": self.name, "device": self.device, "dtype": self.info.dtype,
-                "max_batch_size": self.max_batch_size}
+                "max_batch_size": self.max_batch_size, "threads": torch.get_num_threads()}
 
     def render(self, messages: Sequence[Message]) -> str:
         """The prompt text the model sees: the chat template with the assistant turn opened."""

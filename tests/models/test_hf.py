@@ -134,3 +134,17 @@ def test_loading_a_model_shows_none_of_transformers_own_bars(tiny_model, capfd):
     load_hf(str(tiny_model), device="cpu")
     captured = capfd.readouterr()
     assert "Loading weights" not in captured.err + captured.out
+
+
+@pytest.mark.parametrize("omp, expected", [(None, {1, __import__("os").cpu_count()}), ("1", {1})])
+def test_the_thread_count_is_measured_unless_omp_num_threads_says(omp, expected):
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"} | ({"OMP_NUM_THREADS": omp} if omp else {})
+    script = "import torch; from serl_bench.models._hf import cpu_threads; n = cpu_threads(); " \
+             "assert n == torch.get_num_threads(); print(n)"
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout) in expected
