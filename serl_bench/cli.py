@@ -343,7 +343,8 @@ def _cmd_show(args: argparse.Namespace) -> int:
     elif args.list:
         print(listing(lines))
     else:
-        print(as_text(select(lines, episode=args.episode, update=args.update, rollout=args.rollout)))
+        print(as_text(select(lines, episode=args.episode, update=args.update, rollout=args.rollout),
+                      prompts=args.prompts))
     return 0
 
 
@@ -411,6 +412,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run", metavar="DIR", help="a run directory")
     p.add_argument("--episode", type=int, help="evaluation episode (default: the first failed one)")
     p.add_argument("--list", action="store_true", help="one line per episode")
+    p.add_argument("--prompts", action="store_true", help="also print each prompt's last turn")
     p.add_argument("--train", action="store_true", help="training rollouts (train-transcripts.jsonl) instead")
     p.add_argument("--update", type=int, help="with --train: the update (default: the last logged)")
     p.add_argument("--rollout", type=int, default=0, help="with --train: the rollout of the logged group")

@@ -3,6 +3,7 @@
     serl-bench show runs/x                       # the first failed evaluation episode (else episode 0)
     serl-bench show runs/x --episode 7
     serl-bench show runs/x --list                # one line per episode: outcome, steps, invalid responses
+    serl-bench show runs/x --prompts             # also each prompt's last turn, as the model saw it
     serl-bench show runs/x --train --update 3    # a logged training group's rollouts (--rollout R)
     serl-bench show runs/x --html page.html      # every episode on one static page
 """
@@ -85,8 +86,9 @@ def listing(lines: list[dict[str, Any]]) -> str:
     return "\n".join(heading(x) for x in lines)
 
 
-def as_text(line: dict[str, Any], *, width: int = 100) -> str:
-    """One episode for the terminal: each step's observation, response, action, feedback and reward."""
+def as_text(line: dict[str, Any], *, width: int = 100, prompts: bool = False) -> str:
+    """One episode for the terminal: each step's observation, response, action, feedback and reward (and with
+    ``prompts`` the prompt's last turn as the model saw it)."""
     out = [heading(line), f"goal: {line.get('task') or '-'}"]
     if line.get("first_turn"):
         out += ["instructions (first turn of the prompt):", _indent(line["first_turn"], width)]
@@ -100,6 +102,8 @@ def as_text(line: dict[str, Any], *, width: int = 100) -> str:
             out += ["observation:", _indent(step["observation"], width)]
             if step["prompt"] is not None:
                 out.append(f"prompt: {step['prompt']['chars']} characters, sha256 {step['prompt']['sha256'][:12]}")
+                if prompts:
+                    out += ["prompt, last turn:", _indent(step["prompt"]["last_turn"], width)]
             if step["response"] is not None:
                 out += ["response:", _indent(step["response"], width)]
             out.append(f"action: {step['action']!r}   reward {step['reward']:g}")

@@ -109,6 +109,8 @@ def test_show_prints_an_episode_step_by_step(llm_eval):
     out = done.stdout
     assert out.startswith("episode 1 · task ") and "2 invalid" in out.splitlines()[0]
     assert out.count("observation:") == 2 and "response:" in out and "invalid: " in out and "goal: " in out
+    assert "prompt, last turn:" not in out
+    assert show(llm_eval.path, "--episode", 1, "--prompts").stdout.count("prompt, last turn:") == 2
     listed = show(llm_eval.path, "--list")
     assert listed.returncode == 0 and len(listed.stdout.splitlines()) == 2
 
