@@ -2,18 +2,14 @@
 run's own config.json runs it again."""
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
-from tests.conftest import CLASSIC_LOOP, assert_one_line_error
+from tests.conftest import CLASSIC_LOOP, assert_one_line_error, run_in_process
 
 
-def serl_bench(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "serl_bench", *map(str, args)], capture_output=True, text=True,
-                          timeout=600, cwd=cwd, env={**os.environ})
+def serl_bench(*args):
+    return run_in_process(*args)
 
 
 def test_an_eval_takes_its_settings_from_a_toml_file_and_flags_win(small_split, tmp_path):

@@ -1,15 +1,13 @@
 """Transcripts beside the episode log (what the agent saw, said and did at each step) and `serl-bench show`."""
 
 import json
-import subprocess
-import sys
 
 import pytest
 
 from serl_bench.harness import EvalConfig, evaluate
 from serl_bench.training import TrainConfig, train
 from serl_bench.transcripts import TEXT_LIMIT, bounded
-from tests.conftest import CLASSIC_LOOP, assert_one_line_error
+from tests.conftest import CLASSIC_LOOP, assert_one_line_error, run_in_process
 
 SMALL = {"games_per_type": 2}
 
@@ -99,8 +97,7 @@ def test_training_logs_the_first_group_of_every_update(small_split, random_model
 
 
 def show(*args):
-    return subprocess.run([sys.executable, "-m", "serl_bench", "show", *map(str, args)], capture_output=True,
-                          text=True, timeout=300)
+    return run_in_process("show", *args)
 
 
 def test_show_prints_an_episode_step_by_step(llm_eval):
