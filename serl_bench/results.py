@@ -233,11 +233,14 @@ AnyRecord = ResultsRecordV1 | ResultsRecord
 
 
 def panel_of(record: AnyRecord) -> str:
-    """The tasks a record's episodes ran (the split's fingerprint) and the length they were cut at. Success
-    rates are comparable only between records of one env and one panel."""
+    """The tasks a record's episodes ran (the split's fingerprint), the length they were cut at, and the
+    sampling temperature where the policy sampled. Success rates are comparable only between records of one
+    env and one panel."""
     tasks = record.split_fingerprint[:8] if record.split_fingerprint else "unknown"
     steps = f"{record.protocol.max_steps} steps" if record.schema_version >= 2 else "episode length not recorded (v1)"
-    return f"tasks {tasks}, {steps}"
+    temperature = record.protocol.temperature if record.schema_version >= 2 else None
+    sampled = f", sampled at T {temperature:g}" if temperature else ""  # greedy and non-LLM episodes: deterministic
+    return f"tasks {tasks}, {steps}{sampled}"
 
 
 def wilson_interval(successes: int, n: int, z: float = Z95) -> tuple[float, float]:

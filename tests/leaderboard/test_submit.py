@@ -110,3 +110,15 @@ def test_submit_cli_accepts_then_refuses_with_exit_2(run_copy, tmp_path):
     assert (tmp_path / "b" / "index.html").exists()
     second = subprocess.run(cmd, capture_output=True, text=True)
     assert second.returncode == 2 and second.stderr.count("\n") == 1 and "already on the board" in second.stderr
+
+
+def test_a_panel_played_at_a_sampling_temperature_is_another_panel():
+    from pathlib import Path
+
+    from serl_bench.leaderboard._validate import read_submission
+    from serl_bench.results import panel_of
+
+    board = Path(__file__).resolve().parents[2] / "leaderboard" / "submissions"
+    react = [read_submission(p)[0] for p in sorted(board.glob("webshop-test-react-*.json"))]
+    panels = {r.protocol.temperature: panel_of(r) for r in react}
+    assert panels[0.0].endswith(", 15 steps") and panels[0.4] == panels[0.0] + ", sampled at T 0.4"
