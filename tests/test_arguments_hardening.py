@@ -8,12 +8,15 @@ import sys
 import pytest
 
 from serl_bench.errors import ConfigError, UnknownNameError
-from tests.conftest import assert_one_line_error
+from tests.conftest import assert_one_line_error, run_in_process
 
 
 def serl_bench(*args, env=None):
+    """The command, in this process unless it needs its own environment variables (then a real process)."""
+    if env is None:
+        return run_in_process(*args)
     return subprocess.run([sys.executable, "-m", "serl_bench", *args], capture_output=True, text=True,
-                          env={**os.environ, **(env or {})}, timeout=600)
+                          env={**os.environ, **env}, timeout=600)
 
 
 
