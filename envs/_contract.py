@@ -82,8 +82,8 @@ def check_env(env: gym.Env, *, seed: int = 0, steps: int = 12, make: Callable[[]
     give the same observations, rewards and infos, both played again on ``env`` and played on a second,
     fresh instance. ``make`` builds that instance (a zero-argument callable); by default an env with a
     spec is rebuilt as ``gymnasium.make(spec.id, **spec.kwargs)`` with ``env``'s own step limit: the
-    arguments it was made with. An env
-    without a spec and without ``make`` is only replayed on itself. The second instance is closed after.
+    arguments it was made with. An env without a spec and without ``make`` is only replayed on itself. The
+    second instance is closed after.
     """
     problems: list[str] = []
     with warnings.catch_warnings():

@@ -100,6 +100,3 @@ def _first_turn(step: StepRecord) -> str | None:
     if not step.messages or len(step.messages) < 2:
         return None
     return step.messages[0]["content"]
-
-
-# ------------------------------------------------------------------------------------------ reading

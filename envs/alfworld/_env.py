@@ -12,7 +12,6 @@ from gymnasium import spaces
 from serl_bench.errors import ConfigError, UnknownNameError
 
 from .._base import TextEnv
-from .._contract import requested_task
 from .._split import Split
 from . import _anchor, _engine
 from ._games import Game, load_split
@@ -82,10 +81,7 @@ class ALFWorldEnv(TextEnv):
 
     def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[str, dict]:
         super().reset(seed=seed)
-        task_id = requested_task(options)
-        if task_id is None:
-            task_id = int(self.np_random.integers(len(self.split.tasks)))
-        game = self.split.task(task_id)
+        game = self.draw_task(options)
         if game.path != self._loaded:
             self._tw.load(game.path)
             self._loaded = game.path

@@ -13,7 +13,6 @@ import gymnasium as gym
 from serl_bench.errors import ConfigError, UnknownNameError
 
 from .._base import TextEnv, TextSpace
-from .._contract import requested_task
 from .._split import Split
 from . import _expert, _server
 from ._actions import PLACEHOLDER, Action, ParseError, admissible, parse_action, quote
@@ -131,10 +130,7 @@ class WebShopEnv(TextEnv):
 
     def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[str, dict]:
         super().reset(seed=seed)
-        task_id = requested_task(options)
-        if task_id is None:
-            task_id = int(self.np_random.integers(len(self.split.tasks)))
-        self._task = self.split.task(task_id)
+        self._task = self.draw_task(options)
         self._start()
         attrs = "&attrs=1" if self.show_attributes else ""
         self._page = self._visit(self._browser.open(f"/{self._session}?goal={self._task.goal.index}{attrs}"))

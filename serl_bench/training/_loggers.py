@@ -73,10 +73,10 @@ class MetricsLogger:
                                              auto_log_cpu=False, auto_log_gpu=False)
 
     def log(self, metrics: dict[str, Any], step: int) -> None:
-        numbers = {k: float(v) for k, v in metrics.items()
-                   if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)}
         if self._backend is None:
             return
+        numbers = {k: float(v) for k, v in metrics.items()
+                   if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)}
         if self.kind == LoggerKind.TENSORBOARD:
             for key, value in numbers.items():
                 self._backend.add_scalar(key, value, step)

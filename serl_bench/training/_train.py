@@ -94,8 +94,7 @@ def check_before_work(config: TrainConfig, method: TrainingMethod) -> None:
     if method.uses_feedback:
         FeedbackSpec.parse(config.feedback, config.granularity, **config.feedback_args)
     entry = env_entry(config.env)
-    entry.check_args(config.env_args)
-    entry.check_args({**config.env_args, **config.eval_env_args})
+    entry.check_args({**config.env_args, **config.eval_env_args})  # the training envs' and the evaluation's
     if config.device == Device.CUDA and not torch.cuda.is_available():
         via = f" (the {config.profile} profile's)" if config.profile != "cpu-small" else ""
         raise ConfigError(f"--device cuda{via} needs a CUDA GPU and this machine has none visible: use --device cpu, "
