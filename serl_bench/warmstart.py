@@ -55,6 +55,9 @@ class WarmStart:
 
 WARM_STARTS: dict[str, WarmStart] = {
     "default-sft-webshop": WarmStart(env="webshop"),
+    # the same SFT with every earlier action of a WebShop episode in the prompt (the product page does not
+    # mark chosen options, so with history 2 a policy cannot see which options it already clicked)
+    "sft-webshop-history8": WarmStart(env="webshop", history=8),
     "default-sft-alfworld": WarmStart(env="alfworld", updates=24, tasks_per_update=2, max_new_tokens=24,
                                       minutes=20.0),
 }
