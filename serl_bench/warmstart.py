@@ -68,6 +68,22 @@ def is_warm_start(name: str) -> bool:
     return name in WARM_STARTS
 
 
+def prompt_mismatch(origin: dict[str, Any], *, prompt: str, history: int) -> str | None:
+    """What differs between the prompt a warm start learned on and the one a run gives it, or None.
+
+    A warm start acts on the prompt it was fine-tuned on; shown more or fewer earlier actions, or another
+    prompt style, it meets text it never saw, and a comparison of methods from it measures that too."""
+    recipe = origin.get("recipe") or {}
+    if origin.get("kind") != "warm-start" or not recipe:
+        return None
+    differs = [f"{key} {recipe[key]} (this run: {value})" for key, value in (("prompt", prompt), ("history", history))
+               if key in recipe and recipe[key] != value]
+    if not differs:
+        return None
+    return (f"the warm start {origin.get('name')} learned on {' and '.join(differs)}; "
+            f"pass --prompt {recipe.get('prompt')} --history {recipe.get('history')} to give it the prompt it knows")
+
+
 def warm_start_dir(name: str) -> Path:
     """Where the named warm start's SFT run lives in the cache (keyed by its recipe and base model)."""
     from .models import model_origin, resolve_model

@@ -34,6 +34,17 @@ def test_a_warm_start_is_built_once_and_says_where_it_came_from(tiny_recipe, cap
     recorded = model_origin(again)
     assert recorded["kind"] == "warm-start" and recorded["recipe"]["split"] == "train"
     assert recorded["sha256"] and recorded["parent"]["sha256"]
+    assert warmstart.prompt_mismatch(recorded, prompt="compact", history=2) is None  # the prompt it learned on
+    assert "history 2 (this run: 8)" in warmstart.prompt_mismatch(recorded, prompt="compact", history=8)
+
+
+def test_a_run_that_changes_the_warm_starts_prompt_is_told_so():
+    origin = {"kind": "warm-start", "name": "sft-webshop-history8", "recipe": {"prompt": "compact", "history": 8}}
+    message = warmstart.prompt_mismatch(origin, prompt="standard", history=2)
+    assert message == ("the warm start sft-webshop-history8 learned on prompt compact (this run: standard) and "
+                       "history 8 (this run: 2); pass --prompt compact --history 8 to give it the prompt it knows")
+    assert warmstart.prompt_mismatch(origin, prompt="compact", history=8) is None
+    assert warmstart.prompt_mismatch({"kind": "folder", "recipe": None}, prompt="standard", history=0) is None
 
 
 def test_unknown_warm_starts_list_the_known_ones():

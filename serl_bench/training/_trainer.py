@@ -13,6 +13,7 @@ import json
 import os
 import random
 import shutil
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,7 @@ from serl_bench.results import config_hash
 from serl_bench.rollouts import GroupPlan, make_env, play_batch
 from serl_bench.rundir import RunDir
 from serl_bench.trajectories import Batch, Trajectory
+from serl_bench.warmstart import prompt_mismatch
 
 from ._config import RolloutBackend, TrainConfig
 from ._learner import Learner
@@ -64,6 +66,8 @@ class Trainer:
         dtype = config.dtype if config.dtype != "auto" else ("bfloat16" if device == "cuda" else "float32")
         self.model, self.tokenizer, self.device = load_hf(self.ref, dtype=dtype, device=device)
         self.start_origin = model_origin(self.ref)
+        if (mismatch := prompt_mismatch(self.start_origin, prompt=config.prompt, history=config.history)):
+            print(f"serl-bench: warning: {mismatch}", file=sys.stderr)
         self.learner = Learner(config, method, self.model, compute_dtype=pick_dtype("auto", self.device))
         self.backend = self._rollout_backend()
         self.spec = FeedbackSpec.parse(config.feedback, config.granularity, **config.feedback_args) \
