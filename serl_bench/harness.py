@@ -24,6 +24,7 @@ from pydantic import Field, TypeAdapter, ValidationError
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 from .envs import env_entry
+from .envworkers import DEFAULT_TIMEOUT
 from .errors import ConfigError, RunDirError
 from .methods import Agent, build_method, get_method
 from .options import option
@@ -35,7 +36,7 @@ from .results import (
     software_versions,
     summarize,
 )
-from .rollouts import EpisodeSpec, make_env, play_batch
+from .rollouts import EpisodeSpec, make_envs, play_batch
 from .rundir import RunDir, new_run_path
 from .trajectories import Trajectory
 from .transcripts import episode_transcript
@@ -58,15 +59,22 @@ class EvalConfig:
     env_args: dict[str, Any] = option("extra keyword arguments for the environment", default_factory=dict)
     batch: int = option("episodes played at once, each on its own env (LLM agents generate for them in one batch); "
                         "the episodes are the same whatever the batch", default=1)
+    env_workers: int = option("worker processes the batch's envs live in (0: this process); the episodes are the "
+                              "same, a worker that dies or hangs is restarted and its episodes replayed", default=0)
+    env_timeout: float = option("seconds an env worker may take over one step before it is called hung",
+                                default=DEFAULT_TIMEOUT)
 
     def check(self) -> None:
         """Every value in range, or a one-line `ConfigError` (before anything is built or written)."""
-        for name, low in (("episodes", 1), ("max_steps", 1), ("batch", 1), ("seed", 0)):
+        for name, low in (("episodes", 1), ("max_steps", 1), ("batch", 1), ("seed", 0), ("env_workers", 0)):
             value = getattr(self, name)
             if value is None and name in ("episodes", "max_steps"):
                 continue
             if not isinstance(value, int) or isinstance(value, bool) or value < low:
                 raise ConfigError(f"--{name.replace('_', '-')} must be at least {low} (a whole number), got {value!r}")
+        timeout = self.env_timeout
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < float("inf"):
+            raise ConfigError(f"--env-timeout must be a positive number of seconds, got {timeout!r}")
         for name in ("method_args", "env_args"):
             if not isinstance(getattr(self, name), dict):
                 raise ConfigError(f"{name} must be a dict of keyword arguments, got {getattr(self, name)!r}")
@@ -88,6 +96,7 @@ class EpisodeRecord:
     actions: list[str]  #: every action, of every trial
     error: str | None
     trials: Annotated[int, Field(ge=1)] = 1  #: attempts made (methods such as Reflexion try a task several times)
+    env_retries: Annotated[int, Field(ge=0)] = 0  #: times the episode was replayed after its env worker was lost
 
 
 _EPISODE = TypeAdapter(EpisodeRecord)
@@ -118,10 +127,10 @@ def evaluate(config: EvalConfig, *, out: str | Path | None = None, resume: bool 
         raise ConfigError(f"{config.method} is a training method: train it with `serl-bench run --method "
                           f"{config.method}`, then evaluate the checkpoint with --method react --model "
                           "<run>/checkpoints/last/model")
-    envs = [make_env(entry, split, max_steps=config.max_steps, env_args=config.env_args, progress=progress)]
+    envs = make_envs(entry, split, min(config.batch, config.episodes or config.batch), max_steps=config.max_steps,
+                     env_args=config.env_args, workers=config.env_workers, timeout=config.env_timeout,
+                     progress=progress)
     try:
-        envs += [make_env(entry, split, max_steps=config.max_steps, env_args=config.env_args, progress=False)
-                 for _ in range(min(config.batch, config.episodes or config.batch) - 1)]
         agents = [agent] + [agent.fork() for _ in envs[1:]]
         return _run(config, entry.name, split, envs, agents, built_args, out, resume, progress)
     finally:
@@ -232,7 +241,7 @@ def episode_record(episode: int, spec: EpisodeSpec, attempts: tuple[Trajectory, 
                          steps=sum(t.length for t in attempts), won=last.won, score=last.score,
                          total_reward=sum(t.total_reward for t in attempts), truncated=last.truncated,
                          actions=[s.action for t in attempts for s in t.steps], error=last.error,
-                         trials=len(attempts))
+                         trials=len(attempts), env_retries=int(last.extra.get("env_retries", 0)))
 
 
 def protocol_of(agent: Agent, *, episodes: int, seed: int, max_steps: int) -> dict[str, Any]:

@@ -27,11 +27,13 @@ from typing import Any
 import gymnasium as gym
 
 from .envs import EnvEntry
+from .envworkers import DEFAULT_TIMEOUT, EnvRecipe, WorkerLost, start_envs
 from .errors import ConfigError, SerlBenchError
 from .methods import Agent, AgentStep, GenerationRequest
 from .trajectories import Group, StepRecord, Trajectory
 
 TRIAL_SEED_STRIDE = 1_000_003
+MAX_ENV_RETRIES = 3  #: times an episode is replayed after losing its env worker before it is failed
 
 
 def step_seed(seed: int, step: int) -> int:
@@ -75,6 +77,26 @@ def make_env(entry: EnvEntry, split: str, *, max_steps: int, env_args: dict[str,
         env.close()
         raise
     return env
+
+
+def make_envs(entry: EnvEntry, split: str, count: int, *, max_steps: int, env_args: dict[str, Any] | None = None,
+              workers: int = 0, timeout: float = DEFAULT_TIMEOUT, progress: bool = True) -> list[gym.Env]:
+    """``count`` envs of ``entry`` on ``split``: in this process, or (``workers`` > 0) spread over that many
+    worker processes (`serl_bench.envworkers`). The first env is always built here: it prepares the split's
+    games (with a progress bar) and passes the harness contract before any worker starts."""
+    envs = [make_env(entry, split, max_steps=max_steps, env_args=env_args, progress=progress)]
+    if workers:
+        envs[0].close()
+        lookup = entry.source.removeprefix("module ") if entry.source.startswith("module ") else entry.name
+        return start_envs(EnvRecipe(lookup, split, max_steps, dict(env_args or {})), count, workers, timeout=timeout)
+    try:
+        envs += [make_env(entry, split, max_steps=max_steps, env_args=env_args, progress=False)
+                 for _ in range(count - 1)]
+    except BaseException:
+        for env in envs:
+            env.close()
+        raise
+    return envs
 
 
 _CHECKED: set[tuple[str, str]] = set()  #: (env id, split) of envs not bundled that passed `check_env` here
@@ -166,8 +188,19 @@ class _Slot:
         self.attempts: list[Trajectory] = []
         self.recorder: EpisodeRecorder | None = None
 
-    def begin(self, agent: Agent, spec: EpisodeSpec) -> None:
-        self.agent, self.spec, self.attempts = agent, spec, []
+    def prepare(self, agent: Agent, spec: EpisodeSpec) -> None:
+        """Take the episode. An env that resets apart (a `RemoteEnv`) starts its reset now, so that every env
+        of a round resets at once; `begin` finishes it."""
+        self.agent, self.spec, self.attempts, self.retries = agent, spec, [], 0
+        self._sent: str | AgentStep | None = None  #: the reset or step a RemoteEnv is working on
+        if hasattr(self.env, "reset_async"):
+            try:
+                self.env.reset_async(seed=spec.seed, options={"task_id": spec.task_id})
+                self._sent = "reset"
+            except WorkerLost:
+                pass  # `begin` resets it on the restarted worker
+
+    def begin(self) -> None:
         self._trial()
 
     def _trial(self) -> None:
@@ -176,7 +209,11 @@ class _Slot:
         self._guard(self._reset, seed)
 
     def _reset(self, seed: int) -> None:
-        obs, info = self.env.reset(seed=seed, options={"task_id": self.spec.task_id})
+        sent, self._sent = self._sent, None
+        if sent == "reset":
+            obs, info = self.env.wait()
+        else:
+            obs, info = self.env.reset(seed=seed, options={"task_id": self.spec.task_id})
         self.recorder.start(obs, info)
         self.agent.reset(self.env, obs, info, seed=seed)
 
@@ -184,17 +221,29 @@ class _Slot:
     def running(self) -> bool:
         return self.recorder is not None and not self.recorder.done
 
+    def send(self, decision: AgentStep) -> None:
+        """Start the step where the env steps apart (a `RemoteEnv`): `play_batch` sends every env of a round its
+        action before it waits for the first answer. A no-op for an env in this process."""
+        if hasattr(self.env, "step_async"):
+            recorder = self.recorder
+            self._guard(self.env.step_async, decision.action)
+            if self.recorder is recorder and self.running:  # not replayed or failed on the way
+                self._sent = decision
+
     def apply(self, decision: AgentStep) -> None:
+        if hasattr(self.env, "step_async") and self._sent is not decision:
+            return  # its step was never sent: the episode was replayed from its seed, or it failed
         self._guard(self._step, decision)
         if self.recorder is not None and self.recorder.done:
             self._end_trial()
 
     def _step(self, decision: AgentStep) -> None:
-        result = self.env.step(decision.action)
+        sent, self._sent = self._sent, None
+        result = self.env.wait() if sent is decision else self.env.step(decision.action)
         self.recorder.record(decision, *result, max_steps=self.max_steps)
 
     def _end_trial(self) -> None:
-        attempt = self.recorder.trajectory()
+        attempt = self._attempt()
         self.attempts.append(attempt)
         self.recorder = None
         if attempt.won or attempt.error or len(self.attempts) >= max(1, int(getattr(self.agent, "trials", 1))):
@@ -208,17 +257,28 @@ class _Slot:
             return
         self._trial()
 
+    def _attempt(self) -> Trajectory:
+        attempt = self.recorder.trajectory()
+        return replace(attempt, extra={**attempt.extra, "env_retries": self.retries}) if self.retries else attempt
+
     def _guard(self, call: Callable, *args: Any) -> None:
         try:
             call(*args)
         except SerlBenchError:
             raise
+        except WorkerLost as exc:  # the env's state is gone with its worker: play the trial again from its seed
+            self.retries += 1
+            if self.retries > MAX_ENV_RETRIES:
+                self.fail(RuntimeError(f"{exc}, {self.retries} times in this episode; giving up on it"))
+            else:
+                self._sent = None
+                self._trial()
         except Exception as exc:  # the episode fails; KeyboardInterrupt still stops the run
             self.fail(exc)
 
     def fail(self, exc: BaseException) -> None:
         self.recorder.fail(exc)
-        self.attempts.append(self.recorder.trajectory())
+        self.attempts.append(self._attempt())
         self.recorder = None
 
 
@@ -240,19 +300,26 @@ def play_batch(envs: Sequence[gym.Env], agents: Sequence[Agent], episodes: Seque
     results: list[tuple[Trajectory, ...] | None] = [None] * len(episodes)
     playing: dict[int, int] = {}  # slot -> episode
     queue = list(range(len(episodes)))
+    starting: list[int] = []
     while queue or playing:
-        for s, slot in enumerate(slots):
+        for s in range(len(slots)):
             busy = {id(agents[j]) for j in playing.values()}
             ready = next((i for i in queue if id(agents[i]) not in busy), None) if s not in playing else None
             if ready is None:
                 continue
             queue.remove(ready)
-            slot.begin(agents[ready], episodes[ready])
+            slots[s].prepare(agents[ready], episodes[ready])
             playing[s] = ready
+            starting.append(s)
+        for s in starting:  # (envs in worker processes reset at once: every reset was sent first)
+            slots[s].begin()
+        starting.clear()
         running = [s for s in playing if slots[s].running]
-        for s, decision in zip(running, _decide([slots[s] for s in running]), strict=True):
-            if decision is not None:
-                slots[s].apply(decision)
+        decided = [(s, d) for s, d in zip(running, _decide([slots[s] for s in running]), strict=True) if d is not None]
+        for s, decision in decided:  # (envs in worker processes step at once: every action is sent first)
+            slots[s].send(decision)
+        for s, decision in decided:
+            slots[s].apply(decision)
         if on_steps is not None and running:
             on_steps(len(running))
         for s in list(playing):

@@ -55,7 +55,8 @@ class RunDir:
             run.check_available(resume=resume)  # again, now that no other process can write
             if run.config_path.exists():
                 stored = run.read_config()
-                if config_hash(stored) != config_hash(config):
+                if config_hash(_what(stored)) != config_hash(_what(config)):
+                    stored, config = _what(stored), _what(config)
                     changed = sorted(k for k in set(stored) | set(config) if stored.get(k) != config.get(k))
                     raise RunDirError(f"{run.path} holds a run with a different configuration "
                                       f"({', '.join(changed)}); choose another --out or delete it")
@@ -340,3 +341,12 @@ def _pid_in(fd: int) -> int | None:
         return int(os.pread(fd, 32, 0).split()[0])
     except (OSError, ValueError, IndexError):
         return None
+
+
+EXECUTION_ONLY = ("env_workers", "env_timeout")  #: settings that change how a run plays, never what it plays
+
+
+def _what(config: Mapping[str, Any]) -> dict[str, Any]:
+    """A config without its execution-only settings: a run resumes with more or fewer env workers, and a run
+    written before those settings existed resumes at all."""
+    return {k: v for k, v in config.items() if k not in EXECUTION_ONLY}

@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from serl_bench.envs import env_entry
+from serl_bench.envworkers import DEFAULT_TIMEOUT
 from serl_bench.errors import ConfigError
 from serl_bench.methods import build_method, get_method
 from serl_bench.options import option
-from serl_bench.rollouts import GroupPlan, collect_groups, make_env
+from serl_bench.rollouts import GroupPlan, collect_groups, make_envs
 from serl_bench.rundir import write_atomic
 from serl_bench.trajectories import Batch
 
@@ -51,6 +52,10 @@ class FeedbackRunConfig:
     judge_model: str | None = option("model name the judge endpoint serves", default=None)
     judge_timeout: float = option("seconds a judge request may take, connecting and the whole answer", default=30.0)
     env_args: dict[str, Any] = option("extra keyword arguments for the environment", default_factory=dict)
+    env_workers: int = option("worker processes the rollouts' envs live in (0: one env in this process); the "
+                              "rollouts are the same", default=0)
+    env_timeout: float = option("seconds an env worker may take over one step before it is called hung",
+                                default=DEFAULT_TIMEOUT)
 
     def spec(self) -> FeedbackSpec:
         return FeedbackSpec.parse(self.feedback, self.granularity, **self.feedback_args)
@@ -91,6 +96,8 @@ def collect_feedback(config: FeedbackRunConfig, *, out: str | Path, progress: bo
                           f"{config.max_steps}")
     if Path(out).is_dir():
         raise ConfigError(f"--out {out} is a folder; name a file for the contexts, e.g. {Path(out) / 'contexts.jsonl'}")
+    if isinstance(config.env_workers, bool) or not isinstance(config.env_workers, int) or config.env_workers < 0:
+        raise ConfigError(f"--env-workers must be at least 0 (a whole number), got {config.env_workers!r}")
     if bool(config.judge_url) != bool(config.judge_model):
         raise ConfigError("--judge-url and --judge-model go together")
     timeout = config.judge_timeout
@@ -104,14 +111,19 @@ def collect_feedback(config: FeedbackRunConfig, *, out: str | Path, progress: bo
     judge = OpenAIJudge(JudgeConfig(base_url=config.judge_url, model=config.judge_model, timeout_s=float(timeout))) \
         if config.judge_url else None
     max_steps = config.max_steps if config.max_steps is not None else entry.max_steps
-    env = make_env(entry, config.split or entry.default_split, max_steps=max_steps, env_args=config.env_args,
-                   progress=progress)
+    if config.env_workers:  # one env per worker, and an agent per rollout index so that rollouts run side by side
+        policies = [(policies[i % len(policies)][0], policies[i % len(policies)][1].fork())
+                    for i in range(max(config.group_size, len(policies)))]
+    envs = make_envs(entry, config.split or entry.default_split, max(1, config.env_workers), max_steps=max_steps,
+                     env_args=config.env_args, workers=config.env_workers, timeout=config.env_timeout,
+                     progress=progress)
     try:
-        plan = GroupPlan(tuple(env.unwrapped.task_ids[: config.tasks]), config.group_size, config.seed)
-        groups = collect_groups([env], [agent for _, agent in policies], plan, max_steps=max_steps,
+        plan = GroupPlan(tuple(envs[0].unwrapped.task_ids[: config.tasks]), config.group_size, config.seed)
+        groups = collect_groups(envs, [agent for _, agent in policies], plan, max_steps=max_steps,
                                 policies=[name for name, _ in policies], expert=expert, progress=progress)
     finally:
-        env.close()
+        for env in envs:
+            env.close()
     batch = Batch(groups=tuple(groups))
     start = time.perf_counter()
     contexts = [build_contexts(group, spec, judge) for group in batch.groups]

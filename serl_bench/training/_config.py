@@ -23,6 +23,7 @@ from enum import StrEnum
 from typing import Any
 
 from serl_bench.agents import PromptStyle
+from serl_bench.envworkers import DEFAULT_TIMEOUT
 from serl_bench.errors import ConfigError, UnknownNameError
 from serl_bench.feedback import Granularity
 from serl_bench.options import option
@@ -109,6 +110,11 @@ class TrainConfig:
     eval_seed: int = option("base seed of the evaluation episodes (episode i: task i, seed eval_seed + i), the same "
                             "for every training seed, so runs are evaluated on one panel", default=0)
     eval_batch: int = option("evaluation episodes played at once (one batched generation per step)", default=20)
+    env_workers: int = option("worker processes the rollout and evaluation envs live in (0: this process); the "
+                              "episodes are the same, a worker that dies or hangs is restarted and its episodes "
+                              "replayed", default=0)
+    env_timeout: float = option("seconds an env worker may take over one step before it is called hung",
+                                default=DEFAULT_TIMEOUT)
     eval_before: bool = option("also evaluate the starting model on the same panel first (into <run>/start), so "
                                "the run reports success before and after training", default=True)
     checkpoint_every: int = option("save a checkpoint every N updates (0: only at the end)", default=1)
@@ -146,6 +152,8 @@ class TrainConfig:
             if not number or value < low:
                 bound = f" of at least {low}" if math.isfinite(low) else ""
                 raise ConfigError(f"--{_flag(name)} must be a finite number{bound}, got {value!r}")
+        if self.env_timeout <= 0:
+            raise ConfigError(f"--env-timeout must be above 0 seconds, got {self.env_timeout!r}")
         if self.lr <= 0:
             raise ConfigError(f"--lr must be above 0, got {self.lr!r}")
         if not 0 < self.ppo_clip < 1:
@@ -161,10 +169,11 @@ class TrainConfig:
 _AT_LEAST = {"updates": 1, "tasks_per_update": 1, "group_size": 1, "max_steps": 1, "max_new_tokens": 1, "epochs": 1,
              "minibatch": 1, "micro_batch": 1, "eval_episodes": 1, "eval_batch": 1, "history": 0, "train_layers": 0,
              "teacher_prompt_tokens": 0, "eval_every": 0, "checkpoint_every": 0, "keep_checkpoints": 1, "seed": 0,
-             "eval_seed": 0}
+             "eval_seed": 0, "env_workers": 0}
 #: real-valued settings and their least value (every one finite)
 _AT_LEAST_REAL = {"temperature": 0.0, "eval_temperature": 0.0, "lr": float("-inf"), "weight_decay": 0.0,
-                  "ppo_clip": float("-inf"), "dual_clip": 0.0, "entropy_coef": float("-inf"), "max_grad_norm": 0.0}
+                  "ppo_clip": float("-inf"), "dual_clip": 0.0, "entropy_coef": float("-inf"), "max_grad_norm": 0.0,
+                  "env_timeout": 0.0}
 
 def _flag(name: str) -> str:
     return name.replace("_", "-")

@@ -36,7 +36,7 @@ from serl_bench.models import (
     resolve_model,
 )
 from serl_bench.results import config_hash
-from serl_bench.rollouts import GroupPlan, make_env, play_batch
+from serl_bench.rollouts import GroupPlan, make_envs, play_batch
 from serl_bench.rundir import RunDir
 from serl_bench.trajectories import Batch, Trajectory
 from serl_bench.warmstart import prompt_mismatch
@@ -77,8 +77,8 @@ class Trainer:
         self.eval_split = config.eval_split or self.entry.default_split
         # Training envs allow the env's own episode length (SFT's demonstrations are not cut at --max-steps);
         # the rollout engine stops the policy's episodes at --max-steps.
-        self.envs = [self._env(self.split, config.env_args, max(config.max_steps, self.entry.max_steps))
-                     for _ in range(config.tasks_per_update * config.group_size)]
+        self.envs = self._envs(self.split, config.env_args, config.tasks_per_update * config.group_size,
+                               max(config.max_steps, self.entry.max_steps))
         self.agents = [self._agent(config.temperature) for _ in self.envs]
         self.task_rng = random.Random(config.seed)
         self.totals = {"rollouts": 0, "tokens": 0, "wall_clock_s": 0.0}  #: wall clock of the segments before this
@@ -97,9 +97,10 @@ class Trainer:
         backend.update_weights(self.model.named_parameters())
         return backend
 
-    def _env(self, split: str, env_args: dict[str, Any], max_steps: int | None = None) -> Any:
-        return make_env(self.entry, split, max_steps=max_steps or self.config.max_steps, env_args=env_args,
-                        progress=self.progress)
+    def _envs(self, split: str, env_args: dict[str, Any], count: int, max_steps: int | None = None) -> list[Any]:
+        c = self.config
+        return make_envs(self.entry, split, count, max_steps=max_steps or c.max_steps, env_args=env_args,
+                         workers=c.env_workers, timeout=c.env_timeout, progress=self.progress)
 
     def _agent(self, temperature: float) -> LLMAgent:
         c = self.config
@@ -112,7 +113,7 @@ class Trainer:
         if not self._eval_envs:
             c = self.config
             args = {**c.env_args, **c.eval_env_args}
-            self._eval_envs = [self._env(self.eval_split, args) for _ in range(min(c.eval_episodes, c.eval_batch))]
+            self._eval_envs = self._envs(self.eval_split, args, min(c.eval_episodes, c.eval_batch))
             self._eval_agents = [self._agent(c.eval_temperature) for _ in self._eval_envs]
         return self._eval_envs
 

@@ -1,0 +1,326 @@
+"""Env worker processes: envs that live in other processes, stepped in batches by the rollout engine.
+
+``--env-workers N`` (``eval``, ``feedback``, ``run``) starts N worker processes and spreads the envs of a
+batch over them; each worker builds its envs from the same `EnvRecipe` the main process would have used. A
+`RemoteEnv` is a Gymnasium env whose ``reset`` and ``step`` run in its worker, and which can also be started
+(``reset_async``, ``step_async``) and finished (``wait``) apart, so that `serl_bench.rollouts.play_batch`
+sends every env of a lockstep round its action before it waits for the first answer: N workers step N envs
+at once. Episodes are the same as in-process ones (an episode depends only on its seed).
+
+Faults cost nothing: a worker that dies, or answers nothing for ``timeout`` seconds, is killed and started
+again, and every episode it was playing is replayed from its seed by the engine (`WorkerLost`); the episode
+is logged once, with ``env_retries`` saying how often it was replayed.
+
+Example::
+
+    from serl_bench.envworkers import EnvRecipe, start_envs
+    envs = start_envs(EnvRecipe("alfworld", "procgen-test", max_steps=50), count=8, workers=2)
+    obs, info = envs[0].reset(seed=0)
+    for env in envs:
+        env.close()                                        # the workers stop with their last env
+"""
+
+from __future__ import annotations
+
+import itertools
+import multiprocessing
+import os
+import pickle
+from dataclasses import dataclass, field
+from typing import Any
+
+import gymnasium as gym
+from gymnasium.envs.registration import EnvSpec
+
+from .errors import ConfigError
+
+DEFAULT_TIMEOUT = 300.0  #: seconds a worker may take over one reset or step before it is called hung
+START_TIMEOUT = 600.0  #: seconds a worker may take to build its envs (ALFWorld loads its games)
+
+
+class WorkerLost(Exception):
+    """The worker holding an env died or hung; the env's state is gone and its episode must be replayed."""
+
+
+@dataclass(frozen=True)
+class EnvRecipe:
+    """How a worker builds an env: the registered env (or ``module:attr``), its split, its episode length and
+    arguments, exactly as `serl_bench.rollouts.make_env` takes them."""
+
+    env: str
+    split: str
+    max_steps: int
+    env_args: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Meta:
+    """What the main process keeps of a worker's env: enough for the harness and the agents."""
+
+    spec_id: str | None
+    max_episode_steps: int | None
+    split: Any
+    task_ids: list
+    methods: frozenset[str]  #: public methods of the unwrapped env, called in the worker when asked for
+    metadata: dict
+
+
+def start_envs(recipe: EnvRecipe, count: int, workers: int, *, timeout: float = DEFAULT_TIMEOUT) -> list[RemoteEnv]:
+    """``count`` envs built from ``recipe`` in ``workers`` processes (env ``i`` in worker ``i % workers``)."""
+    if workers < 1 or count < 1:
+        raise ConfigError(f"env workers: need at least one worker and one env, got {workers} workers, {count} envs")
+    if not timeout > 0:
+        raise ConfigError(f"--env-timeout must be a positive number of seconds, got {timeout!r}")
+    pool = _Pool(recipe, [len(range(w, count, workers)) for w in range(min(workers, count))], timeout)
+    try:
+        metas = pool.start_all()
+    except BaseException:
+        pool.shutdown()
+        raise
+    return [RemoteEnv(pool, i % pool.size, i // pool.size, metas[i % pool.size][i // pool.size]) for i in range(count)]
+
+
+class RemoteEnv(gym.Env):
+    """An env living in a worker process; see the module docstring."""
+
+    def __init__(self, pool: _Pool, worker: int, index: int, meta: _Meta) -> None:
+        self._pool, self._worker, self._index = pool, worker, index
+        self.spec = EnvSpec(id=meta.spec_id, max_episode_steps=meta.max_episode_steps) if meta.spec_id else None
+        self.metadata = meta.metadata
+        self._unwrapped = _RemoteUnwrapped(self, meta)
+        self._incarnation = -1  #: the worker incarnation the env's episode started in (-1: none yet)
+        self._pending: list[int] = []
+        self._closed = False
+        pool.opened()
+
+    @property
+    def unwrapped(self) -> Any:
+        return self._unwrapped
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[Any, dict]:
+        self.reset_async(seed=seed, options=options)
+        return self.wait()
+
+    def step(self, action: Any) -> tuple[Any, float, bool, bool, dict]:
+        self.step_async(action)
+        return self.wait()
+
+    def reset_async(self, *, seed: int | None = None, options: dict | None = None) -> None:
+        self._incarnation = self._pool.incarnation(self._worker)
+        self._send("reset", seed, options)
+
+    def step_async(self, action: Any) -> None:
+        self._send("step", action)
+
+    def wait(self) -> Any:
+        """The answer to the oldest reset, step or call sent and not yet waited for."""
+        if not self._pending:
+            raise RuntimeError("RemoteEnv.wait: nothing was sent")
+        return self._pool.receive(self._worker, self._pending.pop(0))
+
+    def call(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        """``env.unwrapped.<name>(*args, **kwargs)``, run in the worker."""
+        self._send("call", name, args, kwargs)
+        return self.wait()
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._pool.closed()
+
+    def _send(self, op: str, *args: Any) -> None:
+        if op != "reset" and self._incarnation != self._pool.incarnation(self._worker):
+            raise WorkerLost(f"env worker {self._worker} was restarted since this episode began")
+        self._pending.append(self._pool.send(self._worker, (op, self._index, args)))
+
+
+class _RemoteUnwrapped:
+    """``RemoteEnv.unwrapped``: the split and task ids as the worker's env reported them, and its public methods
+    (such as an expert's ``expert_action``) run in the worker."""
+
+    def __init__(self, env: RemoteEnv, meta: _Meta) -> None:
+        self._env, self.split, self.task_ids, self._methods = env, meta.split, meta.task_ids, meta.methods
+        self.spec = env.spec
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_") or name not in self._methods:
+            raise AttributeError(f"{name!r}: not available on an env that lives in a worker process")
+        return lambda *args, **kwargs: self._env.call(name, *args, **kwargs)
+
+
+class _Pool:
+    """The worker processes, their pipes and the answers that arrived before they were waited for."""
+
+    def __init__(self, recipe: EnvRecipe, counts: list[int], timeout: float) -> None:
+        self.recipe, self.counts, self.timeout = recipe, counts, timeout
+        self.size = len(counts)
+        self._context = multiprocessing.get_context("spawn")  # never fork a process that holds torch's threads
+        self._procs: list[Any] = [None] * self.size
+        self._conns: list[Any] = [None] * self.size
+        self._incarnations = [0] * self.size
+        self._answers: list[dict[int, tuple]] = [{} for _ in range(self.size)]  #: arrived, not yet waited for
+        self._inflight: list[dict[int, int]] = [{} for _ in range(self.size)]  #: ticket -> incarnation sent to
+        self._tickets = itertools.count()
+        self._open = 0
+        self.restarts = 0
+
+    def start_all(self) -> list[list[_Meta]]:
+        for w in range(self.size):
+            self._spawn(w)
+        return [self._ready(w) for w in range(self.size)]
+
+    def _spawn(self, w: int) -> None:
+        parent, child = self._context.Pipe()
+        env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
+        proc = self._context.Process(target=_serve, args=(child, self.recipe, self.counts[w], env), daemon=True,
+                                     name=f"serl-bench-env-worker-{w}")
+        proc.start()
+        child.close()
+        self._procs[w], self._conns[w] = proc, parent
+
+    def _ready(self, w: int) -> list[_Meta]:
+        kind, value = self._read(w, START_TIMEOUT, starting=True)
+        if kind == "error":
+            raise value
+        return value
+
+    def incarnation(self, w: int) -> int:
+        return self._incarnations[w]
+
+    def send(self, w: int, message: tuple) -> int:
+        ticket = next(self._tickets)
+        self._inflight[w][ticket] = self._incarnations[w]
+        try:
+            self._conns[w].send((ticket, message))
+        except (OSError, EOFError):
+            self._lost(w, "died")
+        return ticket
+
+    def receive(self, w: int, ticket: int) -> Any:
+        answers = self._answers[w]
+        sent_in = self._inflight[w].pop(ticket, None)
+        while ticket not in answers:
+            if sent_in != self._incarnations[w]:
+                raise WorkerLost(f"env worker {w} was restarted before it answered")
+            kind, (got, payload) = self._read(w, self.timeout)
+            answers[got] = (kind, payload)
+        kind, payload = answers.pop(ticket)
+        if kind == "error":
+            raise payload
+        return payload
+
+    def _read(self, w: int, timeout: float, *, starting: bool = False) -> tuple[str, Any]:
+        conn, proc = self._conns[w], self._procs[w]
+        waited = 0.0
+        while True:
+            try:
+                if conn.poll(min(1.0, timeout - waited)):
+                    return conn.recv()
+            except (OSError, EOFError):
+                pass
+            else:
+                if proc.is_alive():
+                    waited += 1.0
+                    if waited < timeout:
+                        continue
+                    if starting:
+                        raise ConfigError(f"an env worker took over {timeout:.0f} s to build its envs")
+                    self._lost(w, f"answered nothing for {timeout:.0f} s")
+            if starting:
+                raise ConfigError(f"an env worker exited while building its envs (exit {proc.exitcode}); run "
+                                  "without --env-workers to see the env's own error")
+            self._lost(w, f"died (exit {proc.exitcode})")
+
+    def _lost(self, w: int, how: str) -> None:
+        """Kill worker ``w``, start it again, and raise `WorkerLost` for the episode that noticed."""
+        proc = self._procs[w]
+        if proc.is_alive():
+            proc.kill()
+        proc.join(5)
+        self._conns[w].close()
+        self._answers[w].clear()
+        self._inflight[w].clear()
+        self._incarnations[w] += 1
+        self.restarts += 1
+        self._spawn(w)
+        self._ready(w)
+        raise WorkerLost(f"env worker {w} {how}")
+
+    def opened(self) -> None:
+        self._open += 1
+
+    def closed(self) -> None:
+        self._open -= 1
+        if self._open <= 0:
+            self.shutdown()
+
+    def shutdown(self) -> None:
+        for w, proc in enumerate(self._procs):
+            if proc is None:
+                continue
+            try:
+                self._conns[w].send((-1, ("stop", 0, ())))
+            except (OSError, EOFError):
+                pass
+            proc.join(5)
+            if proc.is_alive():
+                proc.kill()
+                proc.join(5)
+            self._conns[w].close()
+            self._procs[w] = None
+
+
+def _serve(conn: Any, recipe: EnvRecipe, count: int, environ: dict[str, str]) -> None:
+    """A worker's loop: build ``count`` envs, then answer (ticket, (op, env index, args)) messages in order."""
+    os.environ.update(environ)
+    try:
+        from .envs import env_entry
+        from .rollouts import make_env
+
+        entry = env_entry(recipe.env)
+        envs = [make_env(entry, recipe.split, max_steps=recipe.max_steps, env_args=recipe.env_args, progress=False)
+                for _ in range(count)]
+        conn.send(("ok", [_meta(env) for env in envs]))
+    except BaseException as exc:  # noqa: BLE001 - reported to the main process, which raises it
+        conn.send(("error", _portable(exc)))
+        return
+    while True:
+        try:
+            ticket, (op, index, args) = conn.recv()
+        except (EOFError, OSError):
+            break
+        if op == "stop":
+            break
+        try:
+            env = envs[index]
+            if op == "reset":
+                answer = env.reset(seed=args[0], options=args[1])
+            elif op == "step":
+                answer = env.step(args[0])
+            else:
+                name, call_args, kwargs = args
+                answer = getattr(env.unwrapped, name)(*call_args, **kwargs)
+            reply = ("ok", (ticket, answer))
+        except Exception as exc:  # noqa: BLE001 - the episode fails in the main process, as it would in-process
+            reply = ("error", (ticket, _portable(exc)))
+        conn.send(reply)
+    for env in envs:
+        env.close()
+
+
+def _meta(env: gym.Env) -> _Meta:
+    unwrapped = env.unwrapped
+    kind = type(unwrapped)
+    methods = frozenset(n for n in dir(kind) if not n.startswith("_") and callable(getattr(kind, n, None)))
+    return _Meta(spec_id=env.spec.id if env.spec else None,
+                 max_episode_steps=env.spec.max_episode_steps if env.spec else None, split=unwrapped.split,
+                 task_ids=list(unwrapped.task_ids), methods=methods, metadata=dict(getattr(env, "metadata", {})))
+
+
+def _portable(exc: BaseException) -> BaseException:
+    """``exc`` if it survives pickling, else a RuntimeError with its type and message."""
+    try:
+        pickle.loads(pickle.dumps(exc))
+        return exc
+    except Exception:  # noqa: BLE001
+        return RuntimeError(f"{type(exc).__name__}: {exc}")
