@@ -23,10 +23,13 @@ Example::
 from __future__ import annotations
 
 import itertools
-import multiprocessing
 import os
 import pickle
+import socket
+import subprocess
+import sys
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
 from typing import Any
 
 import gymnasium as gym
@@ -36,6 +39,10 @@ from .errors import ConfigError
 
 DEFAULT_TIMEOUT = 300.0  #: seconds a worker may take over one reset or step before it is called hung
 START_TIMEOUT = 600.0  #: seconds a worker may take to build its envs (ALFWorld loads its games)
+
+
+_WORKER_MAIN = ("import sys; from multiprocessing.connection import Connection; "
+                "from serl_bench.envworkers import _serve; _serve(Connection(int(sys.argv[1])))")
 
 
 class WorkerLost(Exception):
@@ -154,7 +161,6 @@ class _Pool:
     def __init__(self, recipe: EnvRecipe, counts: list[int], timeout: float) -> None:
         self.recipe, self.counts, self.timeout = recipe, counts, timeout
         self.size = len(counts)
-        self._context = multiprocessing.get_context("spawn")  # never fork a process that holds torch's threads
         self._procs: list[Any] = [None] * self.size
         self._conns: list[Any] = [None] * self.size
         self._incarnations = [0] * self.size
@@ -170,13 +176,19 @@ class _Pool:
         return [self._ready(w) for w in range(self.size)]
 
     def _spawn(self, w: int) -> None:
-        parent, child = self._context.Pipe()
+        """A fresh interpreter running `_serve` on the socket it inherits, never a fork of this process (which holds
+        torch's threads) nor multiprocessing's spawn (which runs the caller's script again in the worker)."""
+        parent, child = socket.socketpair()
         env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
-        proc = self._context.Process(target=_serve, args=(child, self.recipe, self.counts[w], env), daemon=True,
-                                     name=f"serl-bench-env-worker-{w}")
-        proc.start()
-        child.close()
-        self._procs[w], self._conns[w] = proc, parent
+        try:
+            proc = subprocess.Popen([sys.executable, "-c", _WORKER_MAIN, str(child.fileno())],
+                                    pass_fds=[child.fileno()], env=env, stdin=subprocess.DEVNULL)
+        finally:
+            child.close()
+        conn = Connection(os.dup(parent.fileno()))
+        parent.close()
+        conn.send((self.recipe, self.counts[w]))
+        self._procs[w], self._conns[w] = proc, conn
 
     def _ready(self, w: int) -> list[_Meta]:
         kind, value = self._read(w, START_TIMEOUT, starting=True)
@@ -219,7 +231,7 @@ class _Pool:
             except (OSError, EOFError):
                 pass
             else:
-                if proc.is_alive():
+                if proc.poll() is None:
                     waited += 1.0
                     if waited < timeout:
                         continue
@@ -227,16 +239,16 @@ class _Pool:
                         raise ConfigError(f"an env worker took over {timeout:.0f} s to build its envs")
                     self._lost(w, f"answered nothing for {timeout:.0f} s")
             if starting:
-                raise ConfigError(f"an env worker exited while building its envs (exit {proc.exitcode}); run "
+                raise ConfigError(f"an env worker exited while building its envs (exit {proc.wait()}); run "
                                   "without --env-workers to see the env's own error")
-            self._lost(w, f"died (exit {proc.exitcode})")
+            self._lost(w, f"died (exit {proc.wait()})")
 
     def _lost(self, w: int, how: str) -> None:
         """Kill worker ``w``, start it again, and raise `WorkerLost` for the episode that noticed."""
         proc = self._procs[w]
-        if proc.is_alive():
+        if proc.poll() is None:
             proc.kill()
-        proc.join(5)
+        proc.wait()
         self._conns[w].close()
         self._answers[w].clear()
         self._inflight[w].clear()
@@ -262,18 +274,20 @@ class _Pool:
                 self._conns[w].send((-1, ("stop", 0, ())))
             except (OSError, EOFError):
                 pass
-            proc.join(5)
-            if proc.is_alive():
+            try:
+                proc.wait(5)
+            except subprocess.TimeoutExpired:
                 proc.kill()
-                proc.join(5)
+                proc.wait()
             self._conns[w].close()
             self._procs[w] = None
 
 
-def _serve(conn: Any, recipe: EnvRecipe, count: int, environ: dict[str, str]) -> None:
-    """A worker's loop: build ``count`` envs, then answer (ticket, (op, env index, args)) messages in order."""
-    os.environ.update(environ)
+def _serve(conn: Any) -> None:
+    """A worker's loop: build the envs it is sent a recipe for, then answer (ticket, (op, env index, args))
+    messages in order, until it is told to stop or its connection closes (the main process is gone)."""
     try:
+        recipe, count = conn.recv()
         from .envs import env_entry
         from .rollouts import make_env
 
@@ -324,3 +338,4 @@ def _portable(exc: BaseException) -> BaseException:
         return exc
     except Exception:  # noqa: BLE001
         return RuntimeError(f"{type(exc).__name__}: {exc}")
+

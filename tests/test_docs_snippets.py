@@ -12,7 +12,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 #: the files whose examples run here (docs/training.md's train a model: the training tests cover them)
-FILES = ["README.md", "docs/environments.md", "docs/feedback.md"]
+FILES = ["README.md", "docs/environments.md", "docs/feedback.md", "docs/scaling.md"]
 
 
 def python_blocks(path: Path) -> str:
