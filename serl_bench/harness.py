@@ -187,10 +187,10 @@ def play_into(run: RunDir, envs: list[gym.Env], agents: list[Agent], episodes: l
         nonlocal wins, ran
         i = todo[k]
         finished[i] = (episode_record(i, episodes[i], trials), episode_transcript("episode", i, trials))
-        while unwritten and unwritten[0] in finished:  # write in episode order, the transcript after its record
-            record, transcript = finished.pop(unwritten.pop(0))
+        while unwritten and unwritten[0] in finished:  # in episode order; the transcript first, so that a kill
+            record, transcript = finished.pop(unwritten.pop(0))  # between the two lines leaves an episode that
+            run.append_transcript(transcript)  # is not logged: its transcript is dropped, and it is played again
             run.append_episode(asdict(record))
-            run.append_transcript(transcript)
         wins, ran = wins + trials[-1].won, ran + 1
         if bar is not None:
             bar.set_postfix_str(f"success {wins}/{ran}, {steps} steps", refresh=False)

@@ -49,30 +49,29 @@ def test_long_texts_keep_their_head_and_tail():
 
 
 def test_a_killed_eval_resumes_with_one_transcript_per_episode(small_split, tmp_path, monkeypatch):
-    import serl_bench.harness as harness
+    from serl_bench.rundir import RunDir
 
     config = EvalConfig(method="random", env="alfworld", env_args=SMALL, episodes=4)
     whole = evaluate(config, out=tmp_path / "whole", progress=False)
-    real = harness.episode_transcript
 
-    def dies_after_the_record_of_episode_2(key, episode, trials):
-        if episode == 2:
+    def dies_after_the_transcript_of_episode_2(run, value):
+        if value["episode"] == 2:
             raise KeyboardInterrupt
-        return real(key, episode, trials)
+        return real(run, value)
 
-    monkeypatch.setattr(harness, "episode_transcript", dies_after_the_record_of_episode_2)
+    real = RunDir.append_episode
+    monkeypatch.setattr(RunDir, "append_episode", dies_after_the_transcript_of_episode_2)
     with pytest.raises(KeyboardInterrupt):
         evaluate(config, out=tmp_path / "killed", progress=False)
     killed = tmp_path / "killed"
-    # as if killed between an episode's two lines: the episode is logged, its transcript is not
-    (killed / "transcripts.jsonl").write_text("".join(x + "\n" for x in (killed / "transcripts.jsonl")
-                                                      .read_text().splitlines()[:1]))
-    monkeypatch.setattr(harness, "episode_transcript", real)
+    # killed between episode 2's two lines: its transcript is written, its record is not
+    assert [t["episode"] for t in lines(killed / "transcripts.jsonl")] == [0, 1, 2]
+    assert len((killed / "episodes.jsonl").read_text().splitlines()) == 2
+    monkeypatch.setattr(RunDir, "append_episode", real)
     evaluate(config, out=killed, resume=True, progress=False)
     assert (killed / "episodes.jsonl").read_bytes() == (whole.path / "episodes.jsonl").read_bytes()
     resumed = lines(killed / "transcripts.jsonl")
-    assert sorted(t["episode"] for t in resumed) == [0, 2, 3]  # the lost one is not replayed, nothing repeats
-    assert resumed[1:] == lines(whole.path / "transcripts.jsonl")[2:]
+    assert resumed == lines(whole.path / "transcripts.jsonl")  # one per episode: none lost, none repeated
     assert all(s["prompt"] is None and s["response"] is None for t in resumed for trial in t["trials"]
                for s in trial)  # an agent without a model
 
