@@ -97,6 +97,9 @@ class _GroupView:
         self.sections = spec.layout == Layout.SECTIONS
         self.texts = [TrajectoryText(t, spec) for t in group.trajectories]
         self.returns = [t.returns(spec.gamma) for t in group.trajectories]
+        self.won = [t.won for t in group.trajectories]
+        self.lengths = [t.length for t in group.trajectories]
+        self._indent: dict[str, str] = {}
         winners = [(t.length if spec.successful_pick == SuccessfulPick.SHORTEST else 0, i)
                    for i, t in enumerate(group.trajectories) if t.won and not t.error]
         self.winners = [i for _, i in sorted(winners)]
@@ -200,18 +203,20 @@ class _GroupView:
                        notes=notes)
 
     def pool_context(self, pool: Sequence[StepRef]) -> Context:
-        trajectories = self.group.trajectories
+        trajectories, returns, won, length = self.group.trajectories, self.returns, self.won, self.lengths
         by_action: dict[str, list[StepRef]] = {}
         for ti, si in pool:
             by_action.setdefault(trajectories[ti].steps[si].action, []).append((ti, si))
 
         def value(ref: StepRef) -> tuple:  # better outcome first: return, then success, then fewer steps
             ti, si = ref
-            return (self.returns[ti][si], trajectories[ti].won, -trajectories[ti].length, -ti)
+            return (returns[ti][si], won[ti], -length[ti], -ti)
 
-        def mean_return(refs: list[StepRef]) -> float:
-            return sum(self.returns[ti][si] for ti, si in refs) / len(refs)
-
+        ranked = []
+        for action, refs in by_action.items():
+            mean = sum(returns[ti][si] for ti, si in refs) / len(refs)
+            ranked.append((-mean, -len(refs), action, refs))
+        ranked.sort(key=lambda r: r[:3])
         if self.sections:
             lines = ["Candidate actions tried from this state:"]
         else:
@@ -219,19 +224,19 @@ class _GroupView:
         used: set[Source] = set()
         shown: dict[str, str] = {}  # evidence text -> where it was first shown
         success: str | None = None  # sections: the successful trajectory is one section after the candidates
-        for action, refs in sorted(by_action.items(), key=lambda kv: (-mean_return(kv[1]), -len(kv[1]), kv[0])):
-            wins = sum(trajectories[ti].won for ti, _ in refs)
-            best, worst = max(refs, key=value), min(refs, key=value)
+        for negative_mean, _, action, refs in ranked:
+            mean, tried = -negative_mean, len(refs)
+            wins = sum(won[ti] for ti, _ in refs)
+            best, worst = (refs[0], refs[0]) if tried == 1 else (max(refs, key=value), min(refs, key=value))
             if self.sections:
-                lines.append(f"- action {action}, tried {len(refs)} times, success count: {wins}/{len(refs)}, "
-                             f"average return: {mean_return(refs):.4f}")
+                lines.append(f"- action {action}, tried {tried} times, success count: {wins}/{tried}, "
+                             f"average return: {mean:.4f}")
                 for label, ref in (("best", best), ("worst", worst)):
-                    won = trajectories[ref[0]].won
-                    lines.append(f"  {label} outcome: {'success' if won else 'failure'}, reward "
-                                 f"{self.returns[ref[0]][ref[1]]:.4f}")
+                    lines.append(f"  {label} outcome: {'success' if won[ref[0]] else 'failure'}, reward "
+                                 f"{returns[ref[0]][ref[1]]:.4f}")
             else:
-                lines.append(f"- '{action}': tried {_times(len(refs))}, success {100 * wins / len(refs):.0f} %, "
-                             f"mean return {mean_return(refs):.2f}")
+                lines.append(f"- '{action}': tried {_times(tried)}, success {100 * wins / tried:.0f} %, "
+                             f"mean return {mean:.2f}")
             for label, ref in (("best outcome", best), ("worst outcome", worst)) if best != worst else (
                     ("outcome", best),):
                 for source, text in self.step_parts(*ref, pooled=True):
@@ -240,15 +245,22 @@ class _GroupView:
                         success = success or text
                         continue
                     if text in shown:  # e.g. the same successful attempt: write it once
-                        text = f"(same {source.value.replace('_', ' ')} as {shown[text]})"
+                        lines.append(f"  {label}: (same {source.value.replace('_', ' ')} as {shown[text]})")
                     else:
                         shown[text] = f"for '{action}' above"
-                    lines.append(f"  {label}: " + text.replace("\n", "\n    "))
+                        lines.append(f"  {label}: {self._indented(text)}")
         if success is not None:  # official: appended where there is one, never required
             lines += ["", success]
         notes = tuple(n for ti, _ in pool for n in self.notes[ti]) if Source.CURRENT_TRAJECTORY in used else ()
         return Context(text="\n".join(lines), sources=tuple(s for s in self.spec.sources if s in used),
                        notes=tuple(dict.fromkeys(notes)))
+
+    def _indented(self, text: str) -> str:
+        """Evidence text indented under its candidate line; a trajectory's text is indented once per group."""
+        done = self._indent.get(text)
+        if done is None:
+            done = self._indent[text] = text.replace("\n", "\n    ")
+        return done
 
 
 def _times(n: int) -> str:

@@ -1,4 +1,5 @@
-"""Writing trajectories and steps as context text (each step's text is rendered once per trajectory).
+"""Writing trajectories and steps as context text (each step's text is rendered once per trajectory, the first
+time a context needs it).
 
 Two layouts (`Layout`): ``sections`` writes each step as the official code does (``Step k`` and the
 response, thinking removed), ``inline`` as one compact line (``k. action => observation``).
@@ -52,21 +53,25 @@ class TrajectoryText:
 
     def __init__(self, trajectory: Trajectory, spec: FeedbackSpec) -> None:
         self.trajectory, self.spec = trajectory, spec
-        limit = spec.max_text_chars
+        self.joiner = "\n\n" if spec.layout == Layout.SECTIONS else "\n"
+        self._blocks: list[str] | None = None  # rendered on first use: most trajectories' texts never are
+
+    @property
+    def blocks(self) -> list[str]:
+        if self._blocks is None:
+            self._blocks = self._render()
+        return self._blocks
+
+    def _render(self) -> list[str]:
+        spec, steps, limit = self.spec, self.trajectory.steps, self.spec.max_text_chars
         if spec.layout == Layout.SECTIONS:
-            self.joiner = "\n\n"
             if spec.rendering == Rendering.RESPONSE:
-                self.blocks = [f"Step {s.index}\nResponse:\n{cut(response_text(s, spec), limit)}"
-                               for s in trajectory.steps]
-            else:
-                self.blocks = [f"Step {s.index}\nObservation:\n{cut(prompt_text(s), limit)}\nAction:\n"
-                               f"{cut(response_text(s, spec), limit)}" for s in trajectory.steps]
-        else:
-            self.joiner = "\n"
-            response = spec.rendering == Rendering.RESPONSE
-            self.blocks = [
-                f"{s.index + 1}. {clip(response_text(s, spec) if response and s.response else s.action, limit)}"
-                f" => {clip(s.next_observation, limit)}" for s in trajectory.steps]
+                return [f"Step {s.index}\nResponse:\n{cut(response_text(s, spec), limit)}" for s in steps]
+            return [f"Step {s.index}\nObservation:\n{cut(prompt_text(s), limit)}\nAction:\n"
+                    f"{cut(response_text(s, spec), limit)}" for s in steps]
+        response = spec.rendering == Rendering.RESPONSE
+        return [f"{s.index + 1}. {clip(response_text(s, spec) if response and s.response else s.action, limit)}"
+                f" => {clip(s.next_observation, limit)}" for s in steps]
 
     def steps(self, start: int = 0, stop: int | None = None) -> str:
         """Steps ``start:stop``, at most ``max_trajectory_steps`` of them."""
