@@ -13,7 +13,6 @@ from typing import Any
 from serl_bench.agents import LLMAgent
 from serl_bench.errors import ConfigError
 from serl_bench.methods import AgentStep, register_method
-from serl_bench.rollouts import play_batch
 from serl_bench.training import TrainingMethod
 from serl_bench.trajectories import Batch
 
@@ -86,8 +85,8 @@ class SFT(TrainingMethod):
         envs = trainer.envs[: len(plan.task_ids)]
         demonstrators = [ExpertInLLMFormat(trainer.backend, history=c.history, prompt=c.prompt) for _ in envs]
         max_steps = self.demo_max_steps or trainer.entry.max_steps
-        played = play_batch(envs, demonstrators, plan.episodes(), max_steps=max_steps, policy="expert")
-        return Batch(groups=tuple(plan.groups([trials[-1] for trials in played])))
+        played = trainer.play(envs, demonstrators, plan.episodes(), max_steps=max_steps, policy="expert")
+        return Batch(groups=tuple(plan.groups(played)))
 
     def step_advantages(self, group):
         return [[1.0] * t.length for t in group.trajectories]

@@ -171,6 +171,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     result = train(_config_from(args, TrainConfig), out=args.out, resume=args.resume, progress=not args.no_progress,
                    explicit=_explicit(args, TrainConfig))
+    if result.record is None:  # a rank other than 0 of a torchrun launch: rank 0 reports
+        return 0
     _print_record(result.record)
     t = result.record.training
     print(f"trained {t.updates} updates, {t.rollouts} rollouts, {t.tokens} response tokens in "

@@ -12,6 +12,7 @@ and one minibatch, the policy has not moved when that forward runs, so its detac
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import random
 from typing import Any
@@ -19,6 +20,7 @@ from typing import Any
 import torch
 
 from ._config import TrainConfig
+from ._distributed import Ranks, data_parallel, gather
 from ._method import Objective, TrainingMethod
 from ._policy import ValueHead, score
 from ._samples import Sample
@@ -27,8 +29,10 @@ from ._samples import Sample
 class Learner:
     """The policy, its optimizer, its value head and lagged teacher where the method needs them."""
 
-    def __init__(self, config: TrainConfig, method: TrainingMethod, model: Any, compute_dtype: Any) -> None:
+    def __init__(self, config: TrainConfig, method: TrainingMethod, model: Any, compute_dtype: Any,
+                 ranks: Ranks | None = None) -> None:
         self.config, self.method, self.model = config, method, model
+        self.ranks = ranks or Ranks()
         self.device = str(next(model.parameters()).device)
         self.compute_dtype = compute_dtype
         if config.gradient_checkpointing:
@@ -39,6 +43,8 @@ class Learner:
         params = [p for p in model.parameters() if p.requires_grad]
         params += list(self.value_head.parameters()) if self.value_head else []
         self.optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+        # several ranks: the training passes go through DDP, which synchronises the gradients
+        self.parallel = data_parallel(model, self.value_head, self.device) if self.ranks.distributed else None
         self.teacher = copy.deepcopy(model).eval() if method.uses_teacher else None
         if self.teacher is not None:
             self.teacher.requires_grad_(False)
@@ -95,38 +101,53 @@ class Learner:
 
     def _optimizer_step(self, samples: list[Sample], ids: list[int], old: list[torch.Tensor] | None,
                         teacher: list[torch.Tensor | None]) -> dict[str, float]:
-        c, method = self.config, self.method
+        c, method, ranks = self.config, self.method, self.ranks
         self.optimizer.zero_grad(set_to_none=True)
         total_tokens = sum(samples[i].length for i in ids)
         stats: dict[str, list[float]] = {}
         total, abs_advantage = 0.0, []
         ids = sorted(ids, key=lambda i: samples[i].prompt_ids)  # shared prompts land in one micro-batch
         entropy_coef = 0.0 if method.likelihood_objective else c.entropy_coef
-        for start in range(0, len(ids), c.micro_batch):
-            micro = ids[start:start + c.micro_batch]
-            with self._autocast():
-                scored = score(self.model, [samples[i].prompt_ids for i in micro],
-                               [samples[i].response_ids for i in micro], value_head=self.value_head,
-                               micro_batch=c.micro_batch, stats=True, temperature=self.temperature)
-            loss = torch.zeros((), device=self.device)
-            for k, (lp, i) in enumerate(zip(scored.logprobs, micro, strict=True)):
-                current = lp.detach()
-                before = old[i].to(lp.device) if old is not None else current
-                advantages = method.token_advantages(samples[i], current, before, teacher[i])
-                abs_advantage.append(float(advantages.abs().sum()))
-                term, parts = method.policy_loss(lp, before, advantages.to(lp.device), self.objective)
-                loss = loss + term / total_tokens
-                if entropy_coef:
-                    loss = loss - entropy_coef * scored.entropies[k].sum() / total_tokens
-                for key, value in parts.items():
-                    stats.setdefault(key, []).append(value)
-                stats.setdefault("losses/entropy", []).append(float(scored.entropies[k].detach().mean()))
-                stats.setdefault("losses/token_accuracy", []).append(float(scored.greedy[k].float().mean()))
-            extra = method.extra_loss([samples[i] for i in micro], scored.values)
-            if extra is not None:
-                loss = loss + extra * len(micro) / len(ids)
-            loss.backward()
-            total += float(loss.detach())
+        mine = ranks.share(ids)  # this rank's share of the minibatch (one rank: all of it)
+        micros = [mine[start:start + c.micro_batch] for start in range(0, len(mine), c.micro_batch)]
+        for m, micro in enumerate(micros or [ids[:1]]):  # no share: one pass that adds nothing (DDP syncs)
+            accumulate = self.parallel is not None and m < len(micros) - 1  # the last micro-batch all-reduces
+            with self.parallel.no_sync() if accumulate else contextlib.nullcontext():
+                kwargs = dict(micro_batch=c.micro_batch, stats=True, temperature=self.temperature)
+                prompts, responses = [samples[i].prompt_ids for i in micro], [samples[i].response_ids for i in micro]
+                with self._autocast():
+                    scored = self.parallel(prompts, responses, **kwargs) if self.parallel is not None else score(
+                        self.model, prompts, responses, value_head=self.value_head, **kwargs)
+                if not micros:
+                    nothing = sum(lp.sum() for lp in scored.logprobs) * 0.0
+                    (nothing + scored.values.sum() * 0.0 if scored.values is not None else nothing).backward()
+                    continue
+                loss = torch.zeros((), device=self.device)
+                for k, (lp, i) in enumerate(zip(scored.logprobs, micro, strict=True)):
+                    current = lp.detach()
+                    before = old[i].to(lp.device) if old is not None else current
+                    advantages = method.token_advantages(samples[i], current, before, teacher[i])
+                    abs_advantage.append(float(advantages.abs().sum()))
+                    term, parts = method.policy_loss(lp, before, advantages.to(lp.device), self.objective)
+                    loss = loss + term / total_tokens
+                    if entropy_coef:
+                        loss = loss - entropy_coef * scored.entropies[k].sum() / total_tokens
+                    for key, value in parts.items():
+                        stats.setdefault(key, []).append(value)
+                    stats.setdefault("losses/entropy", []).append(float(scored.entropies[k].detach().mean()))
+                    stats.setdefault("losses/token_accuracy", []).append(float(scored.greedy[k].float().mean()))
+                extra = method.extra_loss([samples[i] for i in micro], scored.values)
+                if extra is not None:
+                    loss = loss + extra * len(micro) / len(ids)
+                # DDP averages the ranks' gradients: scaled by the world size, that is the minibatch's sum
+                (loss * ranks.world if ranks.distributed else loss).backward()
+                total += float(loss.detach())
+        if ranks.distributed:  # the minibatch's figures from every rank's share, as one process has them
+            every = gather([(stats, total, abs_advantage)], ranks)
+            keys = list(dict.fromkeys(k for part, _, _ in every for k in part))
+            stats = {k: [v for part, _, _ in every for v in part.get(k, [])] for k in keys}
+            total = sum(t for _, t, _ in every)
+            abs_advantage = [a for _, _, part in every for a in part]
         params = [p for group in self.optimizer.param_groups for p in group["params"]]
         grad_norm = torch.nn.utils.clip_grad_norm_(params, c.max_grad_norm)
         self.optimizer.step()

@@ -23,6 +23,8 @@ from serl_bench.rundir import RunDir, new_run_path
 from serl_bench.transcripts import group_transcripts
 
 from ._config import TrainConfig, with_profile
+from ._distributed import Ranks, barrier, broadcast, ranks_from_env
+from ._distributed import start as start_ranks
 from ._loggers import MetricsLogger, check_logger
 from ._method import TrainingMethod
 
@@ -30,7 +32,7 @@ from ._method import TrainingMethod
 @dataclass(frozen=True)
 class TrainResult:
     path: Path
-    record: ResultsRecord
+    record: ResultsRecord | None  #: None on a rank other than 0 (rank 0 writes and evaluates)
 
 
 def train(config: TrainConfig, *, out: str | Path | None = None, resume: bool = False, progress: bool = True,
@@ -50,10 +52,15 @@ def train(config: TrainConfig, *, out: str | Path | None = None, resume: bool = 
         raise ConfigError(f"{config.method} is not a training method: evaluate it with `serl-bench eval --method "
                           f"{config.method}`")
     check_before_work(config, method)
-    if out is not None:
+    ranks = ranks_from_env()
+    start_ranks(ranks, _device_kind(config))
+    if out is not None and ranks.main:
         RunDir(out).check_available(resume=resume)
     resolve_model(config.model)  # a model that cannot be loaded fails before the run directory is written
     out = Path(out) if out else new_run_path(f"{config.method}-{config.env}-{time.strftime('%Y%m%d-%H%M%S')}")
+    out = broadcast(out, ranks)  # every rank works on rank 0's run
+    if not ranks.main:
+        return _follow(config, method, out, resume, ranks)
     resolved = {"command": "run", **dataclasses.asdict(config), "method_args": method_args}
     with RunDir.open(out, resolved, resume=resume) as run:
         from ._trainer import Trainer, recover_checkpoints
@@ -61,8 +68,9 @@ def train(config: TrainConfig, *, out: str | Path | None = None, resume: bool = 
         recover_checkpoints(run.path / "checkpoints")
         if config.eval_before:
             evaluate_start(config, run.path / "start", progress=progress)
+        barrier(ranks)  # the other ranks wait for the run directory (and the starting model's evaluation)
         started = time.time()  # the segment's clock starts before the model loads
-        trainer = Trainer(config, method, run, progress=progress)
+        trainer = Trainer(config, method, run, progress=progress, ranks=ranks)
         trainer.segment_started = started
         logger = None
         try:
@@ -77,6 +85,27 @@ def train(config: TrainConfig, *, out: str | Path | None = None, resume: bool = 
                 logger.close()
             trainer.close()
     return TrainResult(path=run.path, record=record)
+
+
+def _device_kind(config: TrainConfig) -> str:
+    import torch
+
+    return "cuda" if config.device == "cuda" or (config.device == "auto" and torch.cuda.is_available()) else "cpu"
+
+
+def _follow(config: TrainConfig, method: TrainingMethod, out: Path, resume: bool, ranks: Ranks) -> TrainResult:
+    """A rank other than 0: the same loop on its share of the rollouts and minibatches, writing nothing. It
+    reads the checkpoint it resumes from in rank 0's run directory once rank 0 has opened (and repaired) it."""
+    from ._trainer import Trainer
+
+    barrier(ranks)
+    trainer = Trainer(config, method, RunDir(out), progress=False, ranks=ranks)
+    try:
+        start = trainer.load() if resume and trainer.checkpoint_dir.exists() else 0
+        _loop(trainer, start, None)
+    finally:
+        trainer.close()
+    return TrainResult(path=out, record=None)
 
 
 def check_before_work(config: TrainConfig, method: TrainingMethod) -> None:
@@ -105,8 +134,9 @@ def check_before_work(config: TrainConfig, method: TrainingMethod) -> None:
                           "--backend hf")
 
 
-def _loop(trainer: Any, start: int, logger: MetricsLogger) -> None:
-    c, method = trainer.config, trainer.method
+def _loop(trainer: Any, start: int, logger: MetricsLogger | None) -> None:
+    """The updates from ``start`` on. ``logger`` None: a rank other than 0, which logs and evaluates nothing."""
+    c, method, main = trainer.config, trainer.method, logger is not None
     bar = None
     if trainer.progress:
         from tqdm.auto import tqdm
@@ -118,11 +148,15 @@ def _loop(trainer: Any, start: int, logger: MetricsLogger) -> None:
         batch = method.collect(trainer, k)
         t1 = time.time()
         trainer.totals["rollouts"] += sum(len(g.trajectories) for g in batch.groups)
-        for g in range(c.train_transcripts.count(len(batch.groups))):
+        for g in range(c.train_transcripts.count(len(batch.groups)) if main else 0):
             for line in group_transcripts(k, batch.groups[g].trajectories, g):
                 trainer.run.append_transcript(line, train=True)
         metrics = trainer.update(batch, k)
         metrics.update({"time/rollout_s": round(t1 - t0, 2), "time/update_s": round(time.time() - t1, 2)})
+        if not main:
+            if (c.checkpoint_every and (k + 1) % c.checkpoint_every == 0) or k == c.updates - 1:
+                trainer.save(k)
+            continue
         if c.eval_every and (k + 1) % c.eval_every == 0:
             evaluated = trainer.evaluate()
             metrics["eval/success_rate"] = sum(t.won for t in evaluated) / len(evaluated)

@@ -42,6 +42,7 @@ from serl_bench.trajectories import Batch, Trajectory
 from serl_bench.warmstart import prompt_mismatch
 
 from ._config import RolloutBackend, TrainConfig
+from ._distributed import Ranks, gather
 from ._learner import Learner
 from ._method import TrainingMethod
 from ._samples import build_samples
@@ -55,20 +56,26 @@ def update_seed(seed: int, update: int) -> int:
 class Trainer:
     """Owns the policy, its optimizer, the envs and the run directory of one training run."""
 
-    def __init__(self, config: TrainConfig, method: TrainingMethod, run: RunDir, *, progress: bool = True) -> None:
+    def __init__(self, config: TrainConfig, method: TrainingMethod, run: RunDir, *, progress: bool = True,
+                 ranks: Ranks | None = None) -> None:
         config.check()  # the Python API gets the CLI's one-line errors, before a model is loaded
-        self.config, self.method, self.run, self.progress = config, method, run, progress
+        self.ranks = ranks or Ranks()
+        self.config, self.method, self.run = config, method, run
+        self.progress = progress and self.ranks.main
         torch.manual_seed(config.seed)
         self.ref: ModelRef = resolve_model(config.model)
         if self.ref.kind == "endpoint":
             raise ConfigError("training needs the model's weights: --model must be a model, not an endpoint")
         device = config.device if config.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
+        if device == "cuda" and self.ranks.distributed:
+            device = f"cuda:{self.ranks.local_rank}"  # one GPU per rank
         dtype = config.dtype if config.dtype != "auto" else ("bfloat16" if device == "cuda" else "float32")
         self.model, self.tokenizer, self.device = load_hf(self.ref, dtype=dtype, device=device)
         self.start_origin = model_origin(self.ref)
         if (mismatch := prompt_mismatch(self.start_origin, prompt=config.prompt, history=config.history)):
             print(f"serl-bench: warning: {mismatch}", file=sys.stderr)
-        self.learner = Learner(config, method, self.model, compute_dtype=pick_dtype("auto", self.device))
+        self.learner = Learner(config, method, self.model, compute_dtype=pick_dtype("auto", self.device),
+                               ranks=self.ranks)
         self.backend = self._rollout_backend()
         self.spec = FeedbackSpec.parse(config.feedback, config.granularity, **config.feedback_args) \
             if method.uses_feedback else None
@@ -136,8 +143,17 @@ class Trainer:
         c = self.config
         plan = self.plan(update)
         self.model.eval()
-        played = play_batch(self.envs, self.agents, plan.episodes(), max_steps=c.max_steps, policy=c.method)
-        return Batch(groups=tuple(plan.groups([trials[-1] for trials in played])))
+        played = self.play(self.envs, self.agents, plan.episodes(), max_steps=c.max_steps, policy=c.method)
+        return Batch(groups=tuple(plan.groups(played)))
+
+    def play(self, envs: list[Any], agents: list[Any], episodes: list[Any], *, max_steps: int, policy: str
+             ) -> list[Trajectory]:
+        """The update's episodes (the last trial of each), in order. With several ranks each plays its
+        contiguous share and every rank gets them all: the episodes a single process would have played."""
+        mine = self.ranks.share(list(range(len(episodes))))
+        played = play_batch(envs, [agents[i % len(agents)] for i in mine], [episodes[i] for i in mine],
+                            max_steps=max_steps, policy=policy) if mine else []
+        return gather([trials[-1] for trials in played], self.ranks)
 
     # ------------------------------------------------------------------------------------------ update
 
@@ -191,6 +207,9 @@ class Trainer:
     def save(self, update: int) -> None:
         """Write the checkpoint of ``update`` atomically (model, tokenizer, optimizer, teacher, counters). The
         counters hold the run's wall clock so far, so a resumed run adds its own segment to it."""
+        if not self.ranks.main:  # rank 0 writes; the weights are the same on every rank
+            self.saved_update = update
+            return
         staging = self.run.path / "checkpoints" / f"{STAGING_PREFIX}{os.getpid()}"
         shutil.rmtree(staging, ignore_errors=True)
         try:
