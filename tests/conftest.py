@@ -325,3 +325,23 @@ def driver():
     yield d
     d.quit()
     shutil.rmtree(profile, ignore_errors=True)
+
+
+def checkpoint_weights(run):
+    """The tensors of a run's last checkpoint (or of a model folder given directly)."""
+    from pathlib import Path
+
+    from safetensors.torch import load_file
+
+    run = Path(run)
+    folder = run / "checkpoints" / "last" / "model" if (run / "checkpoints").is_dir() else run
+    return load_file(folder / "model.safetensors")
+
+
+def metrics_without_times(run):
+    """A run's metric lines without their wall-clock figures (which no two runs share)."""
+    import json
+    from pathlib import Path
+
+    return [{k: v for k, v in json.loads(line).items() if not k.startswith("time/")}
+            for line in (Path(run) / "metrics.jsonl").read_text().splitlines()]

@@ -13,7 +13,7 @@ import torch
 
 from serl_bench.harness import EvalConfig, evaluate
 from serl_bench.training import TrainConfig, train
-from tests.conftest import CLASSIC_LOOP
+from tests.conftest import CLASSIC_LOOP, checkpoint_weights, metrics_without_times
 
 pytestmark = pytest.mark.slow
 
@@ -80,17 +80,7 @@ def test_a_training_run_with_env_workers_killed_mid_run_resumes_to_the_same_mode
     assert _kill_when(proc, lambda: _lines(out / "metrics.jsonl") >= 1), proc.stderr.read()[-2000:]
     resumed = train(TrainConfig(**settings, env_workers=2), out=out, resume=True, progress=False)
 
-    def weights(path):
-        from safetensors.torch import load_file
-
-        return load_file(path / "checkpoints" / "last" / "model" / "model.safetensors")
-
-    a, b = weights(whole.path), weights(resumed.path)
+    a, b = checkpoint_weights(whole.path), checkpoint_weights(resumed.path)
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
-
-    def strip(path):
-        return [{k: v for k, v in json.loads(line).items() if not k.startswith("time/")}
-                for line in (path / "metrics.jsonl").read_text().splitlines()]
-
-    assert strip(whole.path) == strip(resumed.path)
+    assert metrics_without_times(whole.path) == metrics_without_times(resumed.path)
     assert (whole.path / "episodes.jsonl").read_text() == (resumed.path / "episodes.jsonl").read_text()

@@ -13,23 +13,13 @@ import pytest
 import torch
 
 from serl_bench.training import TrainConfig, train
+from tests.conftest import checkpoint_weights, metrics_without_times
 
 pytestmark = pytest.mark.slow
 
 SETTINGS = dict(env="webshop", method="sft", updates=2, tasks_per_update=2, group_size=1, minibatch=64,
                 micro_batch=2, max_new_tokens=4, eval_episodes=2, eval_batch=2, eval_before=False,
                 checkpoint_every=0, lr=1e-3, prompt="compact", history=2, train_layers=0, seed=3)
-
-
-def _weights(run):
-    from safetensors.torch import load_file
-
-    return load_file(run / "checkpoints" / "last" / "model" / "model.safetensors")
-
-
-def _metrics(run):
-    return [{k: v for k, v in json.loads(line).items() if not k.startswith("time/")}
-            for line in (run / "metrics.jsonl").read_text().splitlines()]
 
 
 def test_two_gloo_ranks_train_the_weights_one_process_trains(random_model, tmp_path):
@@ -42,13 +32,14 @@ def test_two_gloo_ranks_train_the_weights_one_process_trains(random_model, tmp_p
                            "-m", "serl_bench", "run", "--config", str(config), "--out", str(out), "--no-progress"],
                           capture_output=True, text=True, timeout=900, env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert done.returncode == 0, done.stderr[-3000:]
-    a, b = _weights(single.path), _weights(out)
+    a, b = checkpoint_weights(single.path), checkpoint_weights(out)
     assert a.keys() == b.keys()
-    moved = max(float((a[k] - _weights_before(random_model)[k]).abs().max()) for k in a)
+    before = checkpoint_weights(random_model)
+    moved = max(float((a[k] - before[k]).abs().max()) for k in a)
     assert moved > 1e-4  # the updates did change the weights
     for k in a:
         torch.testing.assert_close(b[k], a[k], rtol=1e-4, atol=1e-5)
-    one, two = _metrics(single.path), _metrics(out)
+    one, two = metrics_without_times(single.path), metrics_without_times(out)
     assert [m["samples"] for m in one] == [m["samples"] for m in two] and all(m["samples"] > 0 for m in one)
     for m1, m2 in zip(one, two, strict=True):
         assert m1["charts/success_rate"] == m2["charts/success_rate"]
@@ -57,9 +48,3 @@ def test_two_gloo_ranks_train_the_weights_one_process_trains(random_model, tmp_p
         assert m2["losses/grad_norm"] == pytest.approx(m1["losses/grad_norm"], rel=1e-3)
     assert (out / "episodes.jsonl").read_text() == (single.path / "episodes.jsonl").read_text()
     assert done.stdout.count("run directory:") == 1  # rank 0 reports; rank 1 wrote nothing
-
-
-def _weights_before(model_dir):
-    from safetensors.torch import load_file
-
-    return load_file(model_dir / "model.safetensors")

@@ -17,7 +17,7 @@ from serl_bench.training._policy import score
 from serl_bench.training._samples import build_samples
 from serl_bench.training._trainer import Trainer
 from serl_bench.trajectories import Batch
-from tests.conftest import CLASSIC_LOOP
+from tests.conftest import CLASSIC_LOOP, checkpoint_weights, metrics_without_times
 
 SMALL = dict(**CLASSIC_LOOP, split="procgen-test", eval_split="procgen-test", env_args={"games_per_type": 2},
              tasks_per_update=1, group_size=2, max_steps=2, max_new_tokens=4, eval_episodes=1, minibatch=8,
@@ -145,19 +145,9 @@ def test_a_killed_run_resumes_to_the_same_model(tmp_path, small_split, random_mo
     monkeypatch.setattr(loop.Trainer, "update", real)
     resumed = train(config, out=tmp_path / "killed", resume=True, progress=False)
 
-    def weights(path):
-        from safetensors.torch import load_file
-
-        return load_file(path / "checkpoints" / "last" / "model" / "model.safetensors")
-
-    a, b = weights(whole.path), weights(resumed.path)
+    a, b = checkpoint_weights(whole.path), checkpoint_weights(resumed.path)
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
-
-    def strip(path):
-        return [{k: v for k, v in json.loads(line).items() if not k.startswith("time/")}
-                for line in (path / "metrics.jsonl").read_text().splitlines()]
-
-    assert strip(whole.path) == strip(resumed.path)
+    assert metrics_without_times(whole.path) == metrics_without_times(resumed.path)
 
 
 def test_training_methods_are_not_evaluated_and_agents_are_not_trained(tmp_path):
