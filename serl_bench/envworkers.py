@@ -72,13 +72,16 @@ class _Meta:
     metadata: dict
 
 
-def start_envs(recipe: EnvRecipe, count: int, workers: int, *, timeout: float = DEFAULT_TIMEOUT) -> list[RemoteEnv]:
-    """``count`` envs built from ``recipe`` in ``workers`` processes (env ``i`` in worker ``i % workers``)."""
+def start_envs(recipe: EnvRecipe, count: int, workers: int, *, timeout: float = DEFAULT_TIMEOUT,
+               ray_address: str | None = None) -> list[RemoteEnv]:
+    """``count`` envs built from ``recipe`` in ``workers`` processes (env ``i`` in worker ``i % workers``), or
+    in that many Ray actors on the cluster at ``ray_address`` (``local``: a Ray instance of this process's)."""
     if workers < 1 or count < 1:
         raise ConfigError(f"env workers: need at least one worker and one env, got {workers} workers, {count} envs")
     if not timeout > 0:
         raise ConfigError(f"--env-timeout must be a positive number of seconds, got {timeout!r}")
-    pool = _Pool(recipe, [len(range(w, count, workers)) for w in range(min(workers, count))], timeout)
+    counts = [len(range(w, count, workers)) for w in range(min(workers, count))]
+    pool = _RayPool(recipe, counts, timeout, ray_address) if ray_address else _Pool(recipe, counts, timeout)
     try:
         metas = pool.start_all()
     except BaseException:
@@ -287,13 +290,7 @@ def _serve(conn: Any) -> None:
     """A worker's loop: build the envs it is sent a recipe for, then answer (ticket, (op, env index, args))
     messages in order, until it is told to stop or its connection closes (the main process is gone)."""
     try:
-        recipe, count = conn.recv()
-        from .envs import env_entry
-        from .rollouts import make_env
-
-        entry = env_entry(recipe.env)
-        envs = [make_env(entry, recipe.split, max_steps=recipe.max_steps, env_args=recipe.env_args, progress=False)
-                for _ in range(count)]
+        envs = _build(*conn.recv())
         conn.send(("ok", [_meta(env) for env in envs]))
     except BaseException as exc:  # noqa: BLE001 - reported to the main process, which raises it
         conn.send(("error", _portable(exc)))
@@ -305,21 +302,146 @@ def _serve(conn: Any) -> None:
             break
         if op == "stop":
             break
-        try:
-            env = envs[index]
-            if op == "reset":
-                answer = env.reset(seed=args[0], options=args[1])
-            elif op == "step":
-                answer = env.step(args[0])
-            else:
-                name, call_args, kwargs = args
-                answer = getattr(env.unwrapped, name)(*call_args, **kwargs)
-            reply = ("ok", (ticket, answer))
-        except Exception as exc:  # noqa: BLE001 - the episode fails in the main process, as it would in-process
-            reply = ("error", (ticket, _portable(exc)))
-        conn.send(reply)
+        kind, answer = _answer(envs, op, index, args)
+        conn.send((kind, (ticket, answer)))
     for env in envs:
         env.close()
+
+
+def _build(recipe: EnvRecipe, count: int) -> list[gym.Env]:
+    from .envs import env_entry
+    from .rollouts import make_env
+
+    entry = env_entry(recipe.env)
+    return [make_env(entry, recipe.split, max_steps=recipe.max_steps, env_args=recipe.env_args, progress=False)
+            for _ in range(count)]
+
+
+def _answer(envs: list[gym.Env], op: str, index: int, args: tuple) -> tuple[str, Any]:
+    """A worker's answer to one message: ("ok", what the env returned) or ("error", the exception)."""
+    try:
+        env = envs[index]
+        if op == "reset":
+            return "ok", env.reset(seed=args[0], options=args[1])
+        if op == "step":
+            return "ok", env.step(args[0])
+        name, call_args, kwargs = args
+        return "ok", getattr(env.unwrapped, name)(*call_args, **kwargs)
+    except Exception as exc:  # noqa: BLE001 - the episode fails in the main process, as it would in-process
+        return "error", _portable(exc)
+
+
+class _RayWorker:
+    """A worker as a Ray actor (`_RayPool`): the same envs and answers as a worker process."""
+
+    def __init__(self, recipe: EnvRecipe, count: int) -> None:
+        self.envs = _build(recipe, count)
+
+    def ready(self) -> tuple[list[_Meta], str]:
+        import ray
+
+        return [_meta(env) for env in self.envs], ray.get_runtime_context().get_node_id()
+
+    def answer(self, op: str, index: int, args: tuple) -> tuple[str, Any]:
+        return _answer(self.envs, op, index, args)
+
+
+class _RayPool:
+    """Workers as Ray actors, spread over the cluster's nodes (``--ray-address``): the `_Pool` interface.
+    An actor that dies (its node lost, ``ray.kill``) or answers nothing for ``timeout`` seconds is replaced
+    and its episodes replayed, as a worker process is."""
+
+    def __init__(self, recipe: EnvRecipe, counts: list[int], timeout: float, address: str) -> None:
+        try:
+            import ray
+        except ImportError:
+            raise ConfigError("--ray-address needs Ray: pip install 'serl-bench[ray]'") from None
+        self.recipe, self.counts, self.timeout, self.size = recipe, counts, timeout, len(counts)
+        if not ray.is_initialized():
+            try:
+                ray.init(address=None if address == "local" else address, log_to_driver=False,
+                         include_dashboard=False, configure_logging=False)
+            except (ConnectionError, ValueError, RuntimeError) as exc:
+                raise ConfigError(f"cannot join the Ray cluster at {address!r}: {' '.join(str(exc).split())[:200]}"
+                                  f" (start one with `ray start --head`, or use --ray-address local)") from None
+        env = {k: os.environ[k] for k in ("SERL_BENCH_CACHE", "OMP_NUM_THREADS") if k in os.environ}
+        self._actor = ray.remote(num_cpus=0, max_restarts=0)(_RayWorker).options(
+            scheduling_strategy="SPREAD", runtime_env={"env_vars": env} if env else None)
+        self._actors: list[Any] = [None] * self.size
+        self._incarnations = [0] * self.size
+        self._refs: dict[int, tuple[int, int, Any]] = {}  #: ticket -> (worker, incarnation, object ref)
+        self._tickets = itertools.count()
+        self._open = 0
+        self.restarts = 0
+        self.nodes: list[str] = [""] * self.size  #: the node each worker runs on
+
+    def start_all(self) -> list[list[_Meta]]:
+        for w in range(self.size):
+            self._actors[w] = self._actor.remote(self.recipe, self.counts[w])
+        return [self._ready(w) for w in range(self.size)]
+
+    def _ready(self, w: int) -> list[_Meta]:
+        import ray
+
+        try:
+            metas, self.nodes[w] = ray.get(self._actors[w].ready.remote(), timeout=START_TIMEOUT)
+        except ray.exceptions.RayTaskError as exc:
+            raise exc.as_instanceof_cause() from None
+        except ray.exceptions.GetTimeoutError:
+            raise ConfigError(f"a Ray env worker took over {START_TIMEOUT:.0f} s to build its envs") from None
+        return metas
+
+    def incarnation(self, w: int) -> int:
+        return self._incarnations[w]
+
+    def send(self, w: int, message: tuple) -> int:
+        ticket = next(self._tickets)
+        op, index, args = message
+        self._refs[ticket] = (w, self._incarnations[w], self._actors[w].answer.remote(op, index, args))
+        return ticket
+
+    def receive(self, w: int, ticket: int) -> Any:
+        import ray
+
+        _, sent_in, ref = self._refs.pop(ticket)
+        if sent_in != self._incarnations[w]:
+            raise WorkerLost(f"Ray env worker {w} was replaced before it answered")
+        try:
+            kind, payload = ray.get(ref, timeout=self.timeout)
+        except ray.exceptions.GetTimeoutError:
+            self._lost(w, f"answered nothing for {self.timeout:.0f} s")
+        except (ray.exceptions.RayActorError, ray.exceptions.ActorDiedError, ray.exceptions.WorkerCrashedError):
+            self._lost(w, "died")
+        if kind == "error":
+            raise payload
+        return payload
+
+    def _lost(self, w: int, how: str) -> None:
+        import ray
+
+        ray.kill(self._actors[w], no_restart=True)
+        self._incarnations[w] += 1
+        self.restarts += 1
+        self._refs = {t: r for t, r in self._refs.items() if r[0] != w}
+        self._actors[w] = self._actor.remote(self.recipe, self.counts[w])
+        self._ready(w)
+        raise WorkerLost(f"Ray env worker {w} {how}")
+
+    def opened(self) -> None:
+        self._open += 1
+
+    def closed(self) -> None:
+        self._open -= 1
+        if self._open <= 0:
+            self.shutdown()
+
+    def shutdown(self) -> None:
+        import ray
+
+        for w, actor in enumerate(self._actors):
+            if actor is not None:
+                ray.kill(actor, no_restart=True)
+                self._actors[w] = None
 
 
 def _meta(env: gym.Env) -> _Meta:

@@ -63,6 +63,8 @@ class EvalConfig:
                               "same, a worker that dies or hangs is restarted and its episodes replayed", default=0)
     env_timeout: float = option("seconds an env worker may take over one step before it is called hung",
                                 default=DEFAULT_TIMEOUT)
+    ray_address: str | None = option("run the env workers as Ray actors on this cluster (`auto`, HOST:PORT, or `local` "
+                                     "for a Ray of this process's); needs --env-workers N", default=None)
 
     def check(self) -> None:
         """Every value in range, or a one-line `ConfigError` (before anything is built or written)."""
@@ -75,6 +77,8 @@ class EvalConfig:
         timeout = self.env_timeout
         if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < float("inf"):
             raise ConfigError(f"--env-timeout must be a positive number of seconds, got {timeout!r}")
+        if self.ray_address and not self.env_workers:
+            raise ConfigError("--ray-address runs the env workers on Ray: give their number with --env-workers N")
         for name in ("method_args", "env_args"):
             if not isinstance(getattr(self, name), dict):
                 raise ConfigError(f"{name} must be a dict of keyword arguments, got {getattr(self, name)!r}")
@@ -129,7 +133,7 @@ def evaluate(config: EvalConfig, *, out: str | Path | None = None, resume: bool 
                           "<run>/checkpoints/last/model")
     envs = make_envs(entry, split, min(config.batch, config.episodes or config.batch), max_steps=config.max_steps,
                      env_args=config.env_args, workers=config.env_workers, timeout=config.env_timeout,
-                     progress=progress)
+                     ray_address=config.ray_address, progress=progress)
     try:
         agents = [agent] + [agent.fork() for _ in envs[1:]]
         return _run(config, entry.name, split, envs, agents, built_args, out, resume, progress)

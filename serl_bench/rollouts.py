@@ -80,7 +80,8 @@ def make_env(entry: EnvEntry, split: str, *, max_steps: int, env_args: dict[str,
 
 
 def make_envs(entry: EnvEntry, split: str, count: int, *, max_steps: int, env_args: dict[str, Any] | None = None,
-              workers: int = 0, timeout: float = DEFAULT_TIMEOUT, progress: bool = True) -> list[gym.Env]:
+              workers: int = 0, timeout: float = DEFAULT_TIMEOUT, ray_address: str | None = None,
+              progress: bool = True) -> list[gym.Env]:
     """``count`` envs of ``entry`` on ``split``: in this process, or (``workers`` > 0) spread over that many
     worker processes (`serl_bench.envworkers`). The first env is always built here: it prepares the split's
     games (with a progress bar) and passes the harness contract before any worker starts."""
@@ -88,7 +89,8 @@ def make_envs(entry: EnvEntry, split: str, count: int, *, max_steps: int, env_ar
     if workers:
         envs[0].close()
         lookup = entry.source.removeprefix("module ") if entry.source.startswith("module ") else entry.name
-        return start_envs(EnvRecipe(lookup, split, max_steps, dict(env_args or {})), count, workers, timeout=timeout)
+        return start_envs(EnvRecipe(lookup, split, max_steps, dict(env_args or {})), count, workers, timeout=timeout,
+                          ray_address=ray_address)
     try:
         envs += [make_env(entry, split, max_steps=max_steps, env_args=env_args, progress=False)
                  for _ in range(count - 1)]

@@ -343,7 +343,8 @@ def _pid_in(fd: int) -> int | None:
         return None
 
 
-EXECUTION_ONLY = ("env_workers", "env_timeout")  #: settings that change how a run plays, never what it plays
+#: settings that change how a run plays, never what it plays
+EXECUTION_ONLY = ("env_workers", "env_timeout", "ray_address")
 
 
 def _what(config: Mapping[str, Any]) -> dict[str, Any]:

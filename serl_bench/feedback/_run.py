@@ -56,6 +56,8 @@ class FeedbackRunConfig:
                               "rollouts are the same", default=0)
     env_timeout: float = option("seconds an env worker may take over one step before it is called hung",
                                 default=DEFAULT_TIMEOUT)
+    ray_address: str | None = option("run the env workers as Ray actors on this cluster (`auto`, HOST:PORT, or `local` "
+                                     "for a Ray of this process's); needs --env-workers N", default=None)
 
     def spec(self) -> FeedbackSpec:
         return FeedbackSpec.parse(self.feedback, self.granularity, **self.feedback_args)
@@ -98,6 +100,8 @@ def collect_feedback(config: FeedbackRunConfig, *, out: str | Path, progress: bo
         raise ConfigError(f"--out {out} is a folder; name a file for the contexts, e.g. {Path(out) / 'contexts.jsonl'}")
     if isinstance(config.env_workers, bool) or not isinstance(config.env_workers, int) or config.env_workers < 0:
         raise ConfigError(f"--env-workers must be at least 0 (a whole number), got {config.env_workers!r}")
+    if config.ray_address and not config.env_workers:
+        raise ConfigError("--ray-address runs the env workers on Ray: give their number with --env-workers N")
     if bool(config.judge_url) != bool(config.judge_model):
         raise ConfigError("--judge-url and --judge-model go together")
     timeout = config.judge_timeout
@@ -116,7 +120,7 @@ def collect_feedback(config: FeedbackRunConfig, *, out: str | Path, progress: bo
                     for i in range(max(config.group_size, len(policies)))]
     envs = make_envs(entry, config.split or entry.default_split, max(1, config.env_workers), max_steps=max_steps,
                      env_args=config.env_args, workers=config.env_workers, timeout=config.env_timeout,
-                     progress=progress)
+                     ray_address=config.ray_address, progress=progress)
     try:
         plan = GroupPlan(tuple(envs[0].unwrapped.task_ids[: config.tasks]), config.group_size, config.seed)
         groups = collect_groups(envs, [agent for _, agent in policies], plan, max_steps=max_steps,

@@ -115,6 +115,8 @@ class TrainConfig:
                               "replayed", default=0)
     env_timeout: float = option("seconds an env worker may take over one step before it is called hung",
                                 default=DEFAULT_TIMEOUT)
+    ray_address: str | None = option("run the env workers as Ray actors on this cluster (`auto`, HOST:PORT, or `local` "
+                                     "for a Ray of this process's); needs --env-workers N", default=None)
     eval_before: bool = option("also evaluate the starting model on the same panel first (into <run>/start), so "
                                "the run reports success before and after training", default=True)
     checkpoint_every: int = option("save a checkpoint every N updates (0: only at the end)", default=1)
@@ -152,6 +154,8 @@ class TrainConfig:
             if not number or value < low:
                 bound = f" of at least {low}" if math.isfinite(low) else ""
                 raise ConfigError(f"--{_flag(name)} must be a finite number{bound}, got {value!r}")
+        if self.ray_address and not self.env_workers:
+            raise ConfigError("--ray-address runs the env workers on Ray: give their number with --env-workers N")
         if self.env_timeout <= 0:
             raise ConfigError(f"--env-timeout must be above 0 seconds, got {self.env_timeout!r}")
         if self.lr <= 0:

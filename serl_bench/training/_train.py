@@ -237,7 +237,7 @@ def evaluate_start(config: TrainConfig, out: Path, *, progress: bool = True) -> 
         method="react", env=config.env, split=config.eval_split or entry.default_split, episodes=config.eval_episodes,
         seed=config.eval_seed, model=config.model, max_steps=config.max_steps,
         env_args={**config.env_args, **config.eval_env_args}, batch=config.eval_batch,
-        env_workers=config.env_workers, env_timeout=config.env_timeout,
+        env_workers=config.env_workers, env_timeout=config.env_timeout, ray_address=config.ray_address,
         method_args={"temperature": config.eval_temperature, "history": config.history, "prompt": str(config.prompt),
                      "max_new_tokens": config.max_new_tokens, "dtype": dtype})
     return evaluate(eval_config, out=out, resume=out.exists(), progress=progress).record

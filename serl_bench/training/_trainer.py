@@ -107,7 +107,8 @@ class Trainer:
     def _envs(self, split: str, env_args: dict[str, Any], count: int, max_steps: int | None = None) -> list[Any]:
         c = self.config
         return make_envs(self.entry, split, count, max_steps=max_steps or c.max_steps, env_args=env_args,
-                         workers=c.env_workers, timeout=c.env_timeout, progress=self.progress)
+                         workers=c.env_workers, timeout=c.env_timeout, ray_address=c.ray_address,
+                         progress=self.progress)
 
     def _agent(self, temperature: float) -> LLMAgent:
         c = self.config
