@@ -365,8 +365,11 @@ class _RayPool:
                 raise ConfigError(f"cannot join the Ray cluster at {address!r}: {' '.join(str(exc).split())[:200]}"
                                   f" (start one with `ray start --head`, or use --ray-address local)") from None
         env = {k: os.environ[k] for k in ("SERL_BENCH_CACHE", "OMP_NUM_THREADS") if k in os.environ}
-        self._actor = ray.remote(num_cpus=0, max_restarts=0)(_RayWorker).options(
-            scheduling_strategy="SPREAD", runtime_env={"env_vars": env} if env else None)
+        self._actor = ray.remote(num_cpus=0, max_restarts=0)(_RayWorker)
+        self._runtime_env = {"env_vars": env} if env else None
+        # worker w on the w-th alive node, round robin (soft: another node if that one is gone); Ray's own
+        # SPREAD is best effort and may put every actor on one node
+        self._nodes = sorted(n["NodeID"] for n in ray.nodes() if n.get("Alive"))
         self._actors: list[Any] = [None] * self.size
         self._incarnations = [0] * self.size
         self._refs: dict[int, tuple[int, int, Any]] = {}  #: ticket -> (worker, incarnation, object ref)
@@ -377,8 +380,16 @@ class _RayPool:
 
     def start_all(self) -> list[list[_Meta]]:
         for w in range(self.size):
-            self._actors[w] = self._actor.remote(self.recipe, self.counts[w])
+            self._actors[w] = self._start(w)
         return [self._ready(w) for w in range(self.size)]
+
+    def _start(self, w: int) -> Any:
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+        placement = NodeAffinitySchedulingStrategy(self._nodes[w % len(self._nodes)], soft=True) \
+            if self._nodes else "SPREAD"
+        return self._actor.options(scheduling_strategy=placement, runtime_env=self._runtime_env).remote(
+            self.recipe, self.counts[w])
 
     def _ready(self, w: int) -> list[_Meta]:
         import ray
@@ -423,7 +434,7 @@ class _RayPool:
         self._incarnations[w] += 1
         self.restarts += 1
         self._refs = {t: r for t, r in self._refs.items() if r[0] != w}
-        self._actors[w] = self._actor.remote(self.recipe, self.counts[w])
+        self._actors[w] = self._start(w)
         self._ready(w)
         raise WorkerLost(f"Ray env worker {w} {how}")
 

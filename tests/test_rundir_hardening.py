@@ -182,7 +182,7 @@ def test_a_disk_that_fills_up_mid_eval_is_one_line_and_the_run_resumes(tmp_path,
 
     disk = tmp_path / "disk"
     disk.mkdir()
-    with small_filesystem(disk, "16k"):  # room for the config and a few episodes
+    with small_filesystem(disk, "128k"):  # room for the config and a few episodes with their transcripts
         full = eval_(disk / "run")
         copy = shutil.copytree(disk / "run", tmp_path / "run")
     assert full.returncode == 2 and len(full.stderr.strip().splitlines()) == 1, full.stderr

@@ -7,7 +7,7 @@ import pytest
 
 from serl_bench.feedback import FeedbackSpec, build_contexts
 from serl_bench.methods import build_method
-from serl_bench.rollouts import collect_group
+from serl_bench.rollouts import GroupPlan, collect_groups
 from serl_bench.trajectories import Batch
 
 ALL = "immediate_feedback+next_observation+future_trajectory+successful_trajectory+current_trajectory"
@@ -15,10 +15,19 @@ ALL = "immediate_feedback+next_observation+future_trajectory+successful_trajecto
 
 @pytest.fixture(scope="module")
 def batch(alfworld_env, tmp_path_factory):
-    """Random rollouts (they run the full 50 steps) and an expert demonstration per task."""
-    rand, expert = build_method("random")[0], build_method("expert")[0]
-    groups = tuple(collect_group(alfworld_env, [("random", rand)], task_id=k, group_size=8, seed=100 * k,
-                                 max_steps=50, expert=expert) for k in range(8))
+    """Random rollouts (they run the full 50 steps) and an expert demonstration per task, played on 8 envs in
+    2 worker processes (the episodes are those of one env in this process, in half the time)."""
+    from serl_bench.envworkers import EnvRecipe, start_envs
+
+    expert = build_method("expert")[0]
+    envs = start_envs(EnvRecipe("alfworld", "procgen-test", 50, {"games_per_type": 2}), count=8, workers=2)
+    try:
+        agents = [build_method("random")[0] for _ in envs]
+        groups = tuple(collect_groups(envs, agents, GroupPlan((k,), 8, 100 * k), max_steps=50, policies=["random"],
+                                      expert=expert)[0] for k in range(8))
+    finally:
+        for env in envs:
+            env.close()
     return Batch(groups=groups)
 
 

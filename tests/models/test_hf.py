@@ -54,9 +54,14 @@ def test_the_bundled_model_answers(tmp_path):
 
 
 def test_an_unreachable_hub_model_is_a_one_line_error(monkeypatch):
+    import huggingface_hub.constants
+
     from serl_bench.errors import ConfigError
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    # read once, when huggingface_hub is first imported (in a full run, long before this test): set it there too,
+    # or the hub is tried over a network this machine does not have until its retries run out (47 s)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
     with pytest.raises(ConfigError, match="cannot load model 'nobody/no-such-model'.*offline, use --model default"):
         HFBackend("nobody/no-such-model")
 
