@@ -367,8 +367,8 @@ class _RayPool:
         env = {k: os.environ[k] for k in ("SERL_BENCH_CACHE", "OMP_NUM_THREADS") if k in os.environ}
         self._actor = ray.remote(num_cpus=0, max_restarts=0)(_RayWorker)
         self._runtime_env = {"env_vars": env} if env else None
-        # worker w on the w-th alive node, round robin (soft: another node if that one is gone); Ray's own
-        # SPREAD is best effort and may put every actor on one node
+        # worker w on the w-th alive node, round robin; Ray's own SPREAD is best effort and may put every
+        # actor on one node
         self._nodes = sorted(n["NodeID"] for n in ray.nodes() if n.get("Alive"))
         self._actors: list[Any] = [None] * self.size
         self._incarnations = [0] * self.size
@@ -383,10 +383,12 @@ class _RayPool:
             self._actors[w] = self._start(w)
         return [self._ready(w) for w in range(self.size)]
 
-    def _start(self, w: int) -> Any:
+    def _start(self, w: int, *, replacing: bool = False) -> Any:
+        """Worker ``w``'s actor on its node: there and nowhere else at the start (a just-joined node may not take
+        actors yet, and a soft choice would quietly put it elsewhere), anywhere when replacing a lost one."""
         from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
-        placement = NodeAffinitySchedulingStrategy(self._nodes[w % len(self._nodes)], soft=True) \
+        placement = NodeAffinitySchedulingStrategy(self._nodes[w % len(self._nodes)], soft=replacing) \
             if self._nodes else "SPREAD"
         return self._actor.options(scheduling_strategy=placement, runtime_env=self._runtime_env).remote(
             self.recipe, self.counts[w])
@@ -434,7 +436,7 @@ class _RayPool:
         self._incarnations[w] += 1
         self.restarts += 1
         self._refs = {t: r for t, r in self._refs.items() if r[0] != w}
-        self._actors[w] = self._start(w)
+        self._actors[w] = self._start(w, replacing=True)
         self._ready(w)
         raise WorkerLost(f"Ray env worker {w} {how}")
 
