@@ -158,7 +158,24 @@ class _RemoteUnwrapped:
         return lambda *args, **kwargs: self._env.call(name, *args, **kwargs)
 
 
-class _Pool:
+class _Workers:
+    """What both kinds of worker pool share: they stop when the last of their envs is closed."""
+
+    _open = 0
+
+    def opened(self) -> None:
+        self._open += 1
+
+    def closed(self) -> None:
+        self._open -= 1
+        if self._open <= 0:
+            self.shutdown()
+
+    def shutdown(self) -> None:
+        raise NotImplementedError
+
+
+class _Pool(_Workers):
     """The worker processes, their pipes and the answers that arrived before they were waited for."""
 
     def __init__(self, recipe: EnvRecipe, counts: list[int], timeout: float) -> None:
@@ -170,7 +187,6 @@ class _Pool:
         self._answers: list[dict[int, tuple]] = [{} for _ in range(self.size)]  #: arrived, not yet waited for
         self._inflight: list[dict[int, int]] = [{} for _ in range(self.size)]  #: ticket -> incarnation sent to
         self._tickets = itertools.count()
-        self._open = 0
         self.restarts = 0
 
     def start_all(self) -> list[list[_Meta]]:
@@ -261,14 +277,6 @@ class _Pool:
         self._ready(w)
         raise WorkerLost(f"env worker {w} {how}")
 
-    def opened(self) -> None:
-        self._open += 1
-
-    def closed(self) -> None:
-        self._open -= 1
-        if self._open <= 0:
-            self.shutdown()
-
     def shutdown(self) -> None:
         for w, proc in enumerate(self._procs):
             if proc is None:
@@ -346,7 +354,7 @@ class _RayWorker:
         return _answer(self.envs, op, index, args)
 
 
-class _RayPool:
+class _RayPool(_Workers):
     """Workers as Ray actors, spread over the cluster's nodes (``--ray-address``): the `_Pool` interface.
     An actor that dies (its node lost, ``ray.kill``) or answers nothing for ``timeout`` seconds is replaced
     and its episodes replayed, as a worker process is."""
@@ -374,7 +382,6 @@ class _RayPool:
         self._incarnations = [0] * self.size
         self._refs: dict[int, tuple[int, int, Any]] = {}  #: ticket -> (worker, incarnation, object ref)
         self._tickets = itertools.count()
-        self._open = 0
         self.restarts = 0
         self.nodes: list[str] = [""] * self.size  #: the node each worker runs on
 
@@ -439,14 +446,6 @@ class _RayPool:
         self._actors[w] = self._start(w, replacing=True)
         self._ready(w)
         raise WorkerLost(f"Ray env worker {w} {how}")
-
-    def opened(self) -> None:
-        self._open += 1
-
-    def closed(self) -> None:
-        self._open -= 1
-        if self._open <= 0:
-            self.shutdown()
 
     def shutdown(self) -> None:
         import ray

@@ -345,3 +345,44 @@ def metrics_without_times(run):
 
     return [{k: v for k, v in json.loads(line).items() if not k.startswith("time/")}
             for line in (Path(run) / "metrics.jsonl").read_text().splitlines()]
+
+
+def play_random(envs, episodes, on_round=None):
+    """The random policy's episodes on ``envs``; ``on_round(k)`` after each lockstep round (to kill a worker)."""
+    from serl_bench.methods import build_method
+    from serl_bench.rollouts import play_batch
+
+    agents = [build_method("random")[0] for _ in envs]
+    rounds = 0
+
+    def on_steps(n):
+        nonlocal rounds
+        rounds += 1
+        if on_round is not None:
+            on_round(rounds)
+
+    played = play_batch(envs, [agents[i % len(agents)] for i in range(len(episodes))], episodes, max_steps=15,
+                        on_steps=on_steps)
+    return [trials[-1] for trials in played]
+
+
+def assert_same_episodes(a, b):
+    assert [(t.task_id, t.seed, t.won, t.score, t.error) for t in a] == [(t.task_id, t.seed, t.won, t.score, t.error)
+                                                                         for t in b]
+    assert [[(s.observation, s.action, s.reward, s.feedback) for s in t.steps] for t in a] == \
+        [[(s.observation, s.action, s.reward, s.feedback) for s in t.steps] for t in b]
+
+
+@pytest.fixture(scope="module")
+def webshop_episodes():
+    """Six WebShop test episodes of the random policy, played in this process: what env workers must match."""
+    from serl_bench.envs import env_entry
+    from serl_bench.harness import eval_episodes
+    from serl_bench.rollouts import make_envs
+
+    local = make_envs(env_entry("webshop"), "test", 1, max_steps=15, progress=False)
+    try:
+        episodes = eval_episodes(local[0].unwrapped.task_ids, 6, 0)
+        return episodes, play_random(local, episodes)
+    finally:
+        local[0].close()

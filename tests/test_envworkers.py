@@ -7,44 +7,11 @@ import signal
 
 import pytest
 
-from serl_bench.envs import env_entry
 from serl_bench.envworkers import EnvRecipe, start_envs
 from serl_bench.errors import ConfigError
 from serl_bench.harness import EvalConfig, eval_episodes, evaluate
-from serl_bench.methods import build_method
-from serl_bench.rollouts import MAX_ENV_RETRIES, make_envs, play_batch
-
-
-def _play(envs, episodes, on_round=None):
-    agents = [build_method("random")[0] for _ in envs]
-    rounds = 0
-
-    def on_steps(n):
-        nonlocal rounds
-        rounds += 1
-        if on_round is not None:
-            on_round(rounds)
-
-    played = play_batch(envs, [agents[i % len(agents)] for i in range(len(episodes))], episodes, max_steps=15,
-                        on_steps=on_steps)
-    return [trials[-1] for trials in played]
-
-
-def _same(a, b):
-    assert [(t.task_id, t.seed, t.won, t.score, t.error) for t in a] == [(t.task_id, t.seed, t.won, t.score, t.error)
-                                                                         for t in b]
-    assert [[(s.observation, s.action, s.reward, s.feedback) for s in t.steps] for t in a] == \
-        [[(s.observation, s.action, s.reward, s.feedback) for s in t.steps] for t in b]
-
-
-@pytest.fixture(scope="module")
-def webshop_episodes():
-    local = make_envs(env_entry("webshop"), "test", 1, max_steps=15, progress=False)
-    try:
-        episodes = eval_episodes(local[0].unwrapped.task_ids, 6, 0)
-        return episodes, _play(local, episodes)
-    finally:
-        local[0].close()
+from serl_bench.rollouts import MAX_ENV_RETRIES
+from tests.conftest import assert_same_episodes, play_random
 
 
 def _remote(count=2, workers=2, timeout=300.0):
@@ -61,11 +28,11 @@ def test_envs_in_worker_processes_play_the_same_episodes(webshop_episodes):
     try:
         assert envs[0].unwrapped.task_ids[:6] == [e.task_id for e in episodes]
         assert envs[0].spec.id == "serl/WebShop-v0" and envs[0].unwrapped.split.name == "test"
-        played = _play(envs, episodes)
+        played = play_random(envs, episodes)
     finally:
         for env in envs:
             env.close()
-    _same(played, expected)
+    assert_same_episodes(played, expected)
     assert all("env_retries" not in t.extra for t in played)
 
 
@@ -73,12 +40,12 @@ def test_a_worker_killed_mid_episode_is_restarted_and_its_episodes_replayed(webs
     episodes, expected = webshop_episodes
     envs = _remote()
     try:
-        played = _play(envs, episodes, on_round=lambda k: k == 2 and _kill(envs[0]))
+        played = play_random(envs, episodes, on_round=lambda k: k == 2 and _kill(envs[0]))
         assert envs[0]._pool.restarts == 1
     finally:
         for env in envs:
             env.close()
-    _same(played, expected)  # nothing lost, nothing duplicated
+    assert_same_episodes(played, expected)  # nothing lost, nothing duplicated
     assert sum(t.extra.get("env_retries", 0) for t in played) == 1  # the one episode on the killed worker
 
 
@@ -86,12 +53,12 @@ def test_a_hung_worker_is_killed_after_the_timeout_and_its_episode_replayed(webs
     episodes, expected = webshop_episodes
     envs = _remote(timeout=2.0)
     try:
-        played = _play(envs, episodes, on_round=lambda k: k == 1 and _kill(envs[1], signal.SIGSTOP))
+        played = play_random(envs, episodes, on_round=lambda k: k == 1 and _kill(envs[1], signal.SIGSTOP))
         assert envs[1]._pool.restarts == 1
     finally:
         for env in envs:
             env.close()
-    _same(played, expected)
+    assert_same_episodes(played, expected)
     assert sum(t.extra.get("env_retries", 0) for t in played) == 1
 
 
@@ -99,7 +66,7 @@ def test_an_episode_whose_worker_keeps_dying_fails_after_a_few_replays(webshop_e
     episodes, _ = webshop_episodes
     envs = _remote(count=1, workers=1)
     try:
-        played = _play(envs, episodes[:1], on_round=lambda k: _kill(envs[0]))
+        played = play_random(envs, episodes[:1], on_round=lambda k: _kill(envs[0]))
     finally:
         envs[0].close()
     assert played[0].error and "giving up" in played[0].error and not played[0].won
@@ -142,12 +109,12 @@ def test_bad_env_worker_settings_are_one_line_errors(bad, tmp_path):
 @pytest.mark.slow
 def test_alfworld_in_worker_processes_plays_the_same_episodes(small_split, alfworld_env):
     episodes = eval_episodes(alfworld_env.unwrapped.task_ids, 4, 0)
-    expected = _play([alfworld_env], episodes)
+    expected = play_random([alfworld_env], episodes)
     envs = start_envs(EnvRecipe("alfworld", "procgen-test", 50, {"games_per_type": 2}), count=2, workers=2)
     try:
-        played = _play(envs, episodes, on_round=lambda k: k == 5 and _kill(envs[1]))
+        played = play_random(envs, episodes, on_round=lambda k: k == 5 and _kill(envs[1]))
     finally:
         for env in envs:
             env.close()
-    _same(played, expected)
+    assert_same_episodes(played, expected)
     assert sum(t.extra.get("env_retries", 0) for t in played) == 1

@@ -10,11 +10,9 @@ import sys
 
 import pytest
 
-from serl_bench.envs import env_entry
 from serl_bench.envworkers import EnvRecipe, start_envs
-from serl_bench.harness import EvalConfig, eval_episodes, evaluate
-from serl_bench.rollouts import make_envs
-from tests.test_envworkers import _play, _same
+from serl_bench.harness import EvalConfig, evaluate
+from tests.conftest import assert_same_episodes, play_random
 
 pytestmark = pytest.mark.slow
 
@@ -44,41 +42,31 @@ def cluster():
         _ray("stop", "--force")
 
 
-@pytest.fixture(scope="module")
-def expected():
-    local = make_envs(env_entry("webshop"), "test", 1, max_steps=15, progress=False)
-    try:
-        episodes = eval_episodes(local[0].unwrapped.task_ids, 6, 0)
-        return episodes, _play(local, episodes)
-    finally:
-        local[0].close()
-
-
-def test_ray_actors_on_two_nodes_play_the_same_episodes(cluster, expected):
-    episodes, played_here = expected
+def test_ray_actors_on_two_nodes_play_the_same_episodes(cluster, webshop_episodes):
+    episodes, played_here = webshop_episodes
     envs = start_envs(EnvRecipe("webshop", "test", 15), count=2, workers=2, ray_address=cluster)
     try:
         assert len(set(envs[0]._pool.nodes)) == 2  # one actor on each node
-        played = _play(envs, episodes)
+        played = play_random(envs, episodes)
     finally:
         for env in envs:
             env.close()
-    _same(played, played_here)
+    assert_same_episodes(played, played_here)
 
 
-def test_a_ray_actor_killed_mid_episode_is_replaced_and_its_episode_replayed(cluster, expected):
+def test_a_ray_actor_killed_mid_episode_is_replaced_and_its_episode_replayed(cluster, webshop_episodes):
     import ray
 
-    episodes, played_here = expected
+    episodes, played_here = webshop_episodes
     envs = start_envs(EnvRecipe("webshop", "test", 15), count=2, workers=2, ray_address=cluster)
     try:
         pool = envs[0]._pool
-        played = _play(envs, episodes, on_round=lambda k: k == 2 and ray.kill(pool._actors[1], no_restart=True))
+        played = play_random(envs, episodes, on_round=lambda k: k == 2 and ray.kill(pool._actors[1], no_restart=True))
         assert pool.restarts == 1
     finally:
         for env in envs:
             env.close()
-    _same(played, played_here)
+    assert_same_episodes(played, played_here)
     assert sum(t.extra.get("env_retries", 0) for t in played) == 1
 
 
