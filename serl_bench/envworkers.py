@@ -72,14 +72,24 @@ class _Meta:
     metadata: dict
 
 
+def check_worker_settings(workers: Any, timeout: Any, ray_address: str | None) -> None:
+    """``--env-workers``, ``--env-timeout`` and ``--ray-address`` in range, or a one-line `ConfigError` (every
+    command that takes them checks them here, before anything is built)."""
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 0:
+        raise ConfigError(f"--env-workers must be at least 0 (a whole number), got {workers!r}")
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < float("inf"):
+        raise ConfigError(f"--env-timeout must be a positive number of seconds, got {timeout!r}")
+    if ray_address and not workers:
+        raise ConfigError("--ray-address runs the env workers on Ray: give their number with --env-workers N")
+
+
 def start_envs(recipe: EnvRecipe, count: int, workers: int, *, timeout: float = DEFAULT_TIMEOUT,
                ray_address: str | None = None) -> list[RemoteEnv]:
     """``count`` envs built from ``recipe`` in ``workers`` processes (env ``i`` in worker ``i % workers``), or
     in that many Ray actors on the cluster at ``ray_address`` (``local``: a Ray instance of this process's)."""
+    check_worker_settings(workers, timeout, ray_address)
     if workers < 1 or count < 1:
         raise ConfigError(f"env workers: need at least one worker and one env, got {workers} workers, {count} envs")
-    if not timeout > 0:
-        raise ConfigError(f"--env-timeout must be a positive number of seconds, got {timeout!r}")
     counts = [len(range(w, count, workers)) for w in range(min(workers, count))]
     pool = _RayPool(recipe, counts, timeout, ray_address) if ray_address else _Pool(recipe, counts, timeout)
     try:
@@ -159,9 +169,19 @@ class _RemoteUnwrapped:
 
 
 class _Workers:
-    """What both kinds of worker pool share: they stop when the last of their envs is closed."""
+    """What both kinds of worker pool share: worker ``w`` holds ``counts[w]`` envs built from ``recipe``; its
+    incarnation counts its restarts (an answer sent to an older one is lost); the pool stops when the last of
+    its envs is closed."""
 
-    _open = 0
+    def __init__(self, recipe: EnvRecipe, counts: list[int], timeout: float) -> None:
+        self.recipe, self.counts, self.timeout, self.size = recipe, counts, timeout, len(counts)
+        self._incarnations = [0] * self.size
+        self._tickets = itertools.count()
+        self._open = 0
+        self.restarts = 0
+
+    def incarnation(self, w: int) -> int:
+        return self._incarnations[w]
 
     def opened(self) -> None:
         self._open += 1
@@ -179,15 +199,11 @@ class _Pool(_Workers):
     """The worker processes, their pipes and the answers that arrived before they were waited for."""
 
     def __init__(self, recipe: EnvRecipe, counts: list[int], timeout: float) -> None:
-        self.recipe, self.counts, self.timeout = recipe, counts, timeout
-        self.size = len(counts)
+        super().__init__(recipe, counts, timeout)
         self._procs: list[Any] = [None] * self.size
         self._conns: list[Any] = [None] * self.size
-        self._incarnations = [0] * self.size
         self._answers: list[dict[int, tuple]] = [{} for _ in range(self.size)]  #: arrived, not yet waited for
         self._inflight: list[dict[int, int]] = [{} for _ in range(self.size)]  #: ticket -> incarnation sent to
-        self._tickets = itertools.count()
-        self.restarts = 0
 
     def start_all(self) -> list[list[_Meta]]:
         for w in range(self.size):
@@ -214,9 +230,6 @@ class _Pool(_Workers):
         if kind == "error":
             raise value
         return value
-
-    def incarnation(self, w: int) -> int:
-        return self._incarnations[w]
 
     def send(self, w: int, message: tuple) -> int:
         ticket = next(self._tickets)
@@ -364,7 +377,7 @@ class _RayPool(_Workers):
             import ray
         except ImportError:
             raise ConfigError("--ray-address needs Ray: pip install 'serl-bench[ray]'") from None
-        self.recipe, self.counts, self.timeout, self.size = recipe, counts, timeout, len(counts)
+        super().__init__(recipe, counts, timeout)
         if not ray.is_initialized():
             try:
                 ray.init(address=None if address == "local" else address, log_to_driver=False,
@@ -379,10 +392,7 @@ class _RayPool(_Workers):
         # actor on one node
         self._nodes = sorted(n["NodeID"] for n in ray.nodes() if n.get("Alive"))
         self._actors: list[Any] = [None] * self.size
-        self._incarnations = [0] * self.size
-        self._refs: dict[int, tuple[int, int, Any]] = {}  #: ticket -> (worker, incarnation, object ref)
-        self._tickets = itertools.count()
-        self.restarts = 0
+        self._refs: dict[int, tuple[int, Any]] = {}  #: ticket -> (incarnation sent to, object ref)
         self.nodes: list[str] = [""] * self.size  #: the node each worker runs on
 
     def start_all(self) -> list[list[_Meta]]:
@@ -411,19 +421,16 @@ class _RayPool(_Workers):
             raise ConfigError(f"a Ray env worker took over {START_TIMEOUT:.0f} s to build its envs") from None
         return metas
 
-    def incarnation(self, w: int) -> int:
-        return self._incarnations[w]
-
     def send(self, w: int, message: tuple) -> int:
         ticket = next(self._tickets)
         op, index, args = message
-        self._refs[ticket] = (w, self._incarnations[w], self._actors[w].answer.remote(op, index, args))
+        self._refs[ticket] = (self._incarnations[w], self._actors[w].answer.remote(op, index, args))
         return ticket
 
     def receive(self, w: int, ticket: int) -> Any:
         import ray
 
-        _, sent_in, ref = self._refs.pop(ticket)
+        sent_in, ref = self._refs.pop(ticket)
         if sent_in != self._incarnations[w]:
             raise WorkerLost(f"Ray env worker {w} was replaced before it answered")
         try:
@@ -441,8 +448,7 @@ class _RayPool(_Workers):
 
         ray.kill(self._actors[w], no_restart=True)
         self._incarnations[w] += 1
-        self.restarts += 1
-        self._refs = {t: r for t, r in self._refs.items() if r[0] != w}
+        self.restarts += 1  # (the answers it still owed raise WorkerLost when waited for: older incarnation)
         self._actors[w] = self._start(w, replacing=True)
         self._ready(w)
         raise WorkerLost(f"Ray env worker {w} {how}")

@@ -24,7 +24,7 @@ from pydantic import Field, TypeAdapter, ValidationError
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 from .envs import env_entry
-from .envworkers import DEFAULT_TIMEOUT
+from .envworkers import DEFAULT_TIMEOUT, check_worker_settings
 from .errors import ConfigError, RunDirError
 from .methods import Agent, build_method, get_method
 from .options import option
@@ -68,17 +68,13 @@ class EvalConfig:
 
     def check(self) -> None:
         """Every value in range, or a one-line `ConfigError` (before anything is built or written)."""
-        for name, low in (("episodes", 1), ("max_steps", 1), ("batch", 1), ("seed", 0), ("env_workers", 0)):
+        for name, low in (("episodes", 1), ("max_steps", 1), ("batch", 1), ("seed", 0)):
             value = getattr(self, name)
             if value is None and name in ("episodes", "max_steps"):
                 continue
             if not isinstance(value, int) or isinstance(value, bool) or value < low:
                 raise ConfigError(f"--{name.replace('_', '-')} must be at least {low} (a whole number), got {value!r}")
-        timeout = self.env_timeout
-        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < float("inf"):
-            raise ConfigError(f"--env-timeout must be a positive number of seconds, got {timeout!r}")
-        if self.ray_address and not self.env_workers:
-            raise ConfigError("--ray-address runs the env workers on Ray: give their number with --env-workers N")
+        check_worker_settings(self.env_workers, self.env_timeout, self.ray_address)
         for name in ("method_args", "env_args"):
             if not isinstance(getattr(self, name), dict):
                 raise ConfigError(f"{name} must be a dict of keyword arguments, got {getattr(self, name)!r}")

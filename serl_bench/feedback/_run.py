@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from serl_bench.envs import env_entry
-from serl_bench.envworkers import DEFAULT_TIMEOUT
+from serl_bench.envworkers import DEFAULT_TIMEOUT, check_worker_settings
 from serl_bench.errors import ConfigError
 from serl_bench.methods import build_method, get_method
 from serl_bench.options import option
@@ -98,10 +98,7 @@ def collect_feedback(config: FeedbackRunConfig, *, out: str | Path, progress: bo
                           f"{config.max_steps}")
     if Path(out).is_dir():
         raise ConfigError(f"--out {out} is a folder; name a file for the contexts, e.g. {Path(out) / 'contexts.jsonl'}")
-    if isinstance(config.env_workers, bool) or not isinstance(config.env_workers, int) or config.env_workers < 0:
-        raise ConfigError(f"--env-workers must be at least 0 (a whole number), got {config.env_workers!r}")
-    if config.ray_address and not config.env_workers:
-        raise ConfigError("--ray-address runs the env workers on Ray: give their number with --env-workers N")
+    check_worker_settings(config.env_workers, config.env_timeout, config.ray_address)
     if bool(config.judge_url) != bool(config.judge_model):
         raise ConfigError("--judge-url and --judge-model go together")
     timeout = config.judge_timeout

@@ -23,7 +23,7 @@ from enum import StrEnum
 from typing import Any
 
 from serl_bench.agents import PromptStyle
-from serl_bench.envworkers import DEFAULT_TIMEOUT
+from serl_bench.envworkers import DEFAULT_TIMEOUT, check_worker_settings
 from serl_bench.errors import ConfigError, UnknownNameError
 from serl_bench.feedback import Granularity
 from serl_bench.options import option
@@ -154,10 +154,7 @@ class TrainConfig:
             if not number or value < low:
                 bound = f" of at least {low}" if math.isfinite(low) else ""
                 raise ConfigError(f"--{_flag(name)} must be a finite number{bound}, got {value!r}")
-        if self.ray_address and not self.env_workers:
-            raise ConfigError("--ray-address runs the env workers on Ray: give their number with --env-workers N")
-        if self.env_timeout <= 0:
-            raise ConfigError(f"--env-timeout must be above 0 seconds, got {self.env_timeout!r}")
+        check_worker_settings(self.env_workers, self.env_timeout, self.ray_address)
         if self.lr <= 0:
             raise ConfigError(f"--lr must be above 0, got {self.lr!r}")
         if not 0 < self.ppo_clip < 1:
@@ -173,11 +170,19 @@ class TrainConfig:
 _AT_LEAST = {"updates": 1, "tasks_per_update": 1, "group_size": 1, "max_steps": 1, "max_new_tokens": 1, "epochs": 1,
              "minibatch": 1, "micro_batch": 1, "eval_episodes": 1, "eval_batch": 1, "history": 0, "train_layers": 0,
              "teacher_prompt_tokens": 0, "eval_every": 0, "checkpoint_every": 0, "keep_checkpoints": 1, "seed": 0,
-             "eval_seed": 0, "env_workers": 0}
+             "eval_seed": 0}
 #: real-valued settings and their least value (every one finite)
 _AT_LEAST_REAL = {"temperature": 0.0, "eval_temperature": 0.0, "lr": float("-inf"), "weight_decay": 0.0,
-                  "ppo_clip": float("-inf"), "dual_clip": 0.0, "entropy_coef": float("-inf"), "max_grad_norm": 0.0,
-                  "env_timeout": 0.0}
+                  "ppo_clip": float("-inf"), "dual_clip": 0.0, "entropy_coef": float("-inf"), "max_grad_norm": 0.0}
+
+def resolve_device(device: str) -> str:
+    """``cuda`` or ``cpu``: the device a run trains on (``auto``: a GPU where one is visible)."""
+    if device != "auto":
+        return str(device)
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
 
 def _flag(name: str) -> str:
     return name.replace("_", "-")

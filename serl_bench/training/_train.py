@@ -22,7 +22,7 @@ from serl_bench.results import ResultsRecord
 from serl_bench.rundir import RunDir, new_run_path
 from serl_bench.transcripts import group_transcripts
 
-from ._config import TrainConfig, with_profile
+from ._config import TrainConfig, resolve_device, with_profile
 from ._distributed import Ranks, barrier, broadcast, ranks_from_env
 from ._distributed import start as start_ranks
 from ._loggers import MetricsLogger, check_logger
@@ -53,7 +53,7 @@ def train(config: TrainConfig, *, out: str | Path | None = None, resume: bool = 
                           f"{config.method}`")
     check_before_work(config, method)
     ranks = ranks_from_env()
-    start_ranks(ranks, _device_kind(config))
+    start_ranks(ranks, resolve_device(config.device))
     if out is not None and ranks.main:
         RunDir(out).check_available(resume=resume)
     resolve_model(config.model)  # a model that cannot be loaded fails before the run directory is written
@@ -85,12 +85,6 @@ def train(config: TrainConfig, *, out: str | Path | None = None, resume: bool = 
                 logger.close()
             trainer.close()
     return TrainResult(path=run.path, record=record)
-
-
-def _device_kind(config: TrainConfig) -> str:
-    import torch
-
-    return "cuda" if config.device == "cuda" or (config.device == "auto" and torch.cuda.is_available()) else "cpu"
 
 
 def _follow(config: TrainConfig, method: TrainingMethod, out: Path, resume: bool, ranks: Ranks) -> TrainResult:
@@ -153,17 +147,14 @@ def _loop(trainer: Any, start: int, logger: MetricsLogger | None) -> None:
                 trainer.run.append_transcript(line, train=True)
         metrics = trainer.update(batch, k)
         metrics.update({"time/rollout_s": round(t1 - t0, 2), "time/update_s": round(time.time() - t1, 2)})
-        if not main:
-            if (c.checkpoint_every and (k + 1) % c.checkpoint_every == 0) or k == c.updates - 1:
-                trainer.save(k)
-            continue
-        if c.eval_every and (k + 1) % c.eval_every == 0:
-            evaluated = trainer.evaluate()
-            metrics["eval/success_rate"] = sum(t.won for t in evaluated) / len(evaluated)
-            metrics["eval/score_mean"] = sum(t.score for t in evaluated) / len(evaluated)
-        trainer.run.append_metrics(metrics)
-        logger.log(metrics, k)
-        (bar.write if bar is not None else print)(_update_line(metrics, c.updates))
+        if main:
+            if c.eval_every and (k + 1) % c.eval_every == 0:
+                evaluated = trainer.evaluate()
+                metrics["eval/success_rate"] = sum(t.won for t in evaluated) / len(evaluated)
+                metrics["eval/score_mean"] = sum(t.score for t in evaluated) / len(evaluated)
+            trainer.run.append_metrics(metrics)
+            logger.log(metrics, k)
+            (bar.write if bar is not None else print)(_update_line(metrics, c.updates))
         if (c.checkpoint_every and (k + 1) % c.checkpoint_every == 0) or k == c.updates - 1:
             trainer.save(k)
         if bar is not None:

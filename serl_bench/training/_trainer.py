@@ -41,7 +41,7 @@ from serl_bench.rundir import RunDir
 from serl_bench.trajectories import Batch, Trajectory
 from serl_bench.warmstart import prompt_mismatch
 
-from ._config import RolloutBackend, TrainConfig
+from ._config import RolloutBackend, TrainConfig, resolve_device
 from ._distributed import Ranks, gather
 from ._learner import Learner
 from ._method import TrainingMethod
@@ -66,10 +66,10 @@ class Trainer:
         self.ref: ModelRef = resolve_model(config.model)
         if self.ref.kind == "endpoint":
             raise ConfigError("training needs the model's weights: --model must be a model, not an endpoint")
-        device = config.device if config.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
+        device = resolve_device(config.device)
+        dtype = config.dtype if config.dtype != "auto" else ("bfloat16" if device == "cuda" else "float32")
         if device == "cuda" and self.ranks.distributed:
             device = f"cuda:{self.ranks.local_rank}"  # one GPU per rank
-        dtype = config.dtype if config.dtype != "auto" else ("bfloat16" if device == "cuda" else "float32")
         self.model, self.tokenizer, self.device = load_hf(self.ref, dtype=dtype, device=device)
         self.start_origin = model_origin(self.ref)
         if (mismatch := prompt_mismatch(self.start_origin, prompt=config.prompt, history=config.history)):
